@@ -1,0 +1,3 @@
+from sightline.cli.main import app
+
+app(prog_name="sightline")

@@ -1,0 +1,102 @@
+"""One typed settings object; the only module that reads the environment."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class JudgeSettings(BaseModel):
+    """How the LLM judge and the embedding model are reached and limited."""
+
+    model: str = "openai/gpt-4o-mini"
+    api_base: str | None = None
+    api_key: str | None = None
+    temperature: float = 0.0
+    timeout_seconds: float = 60.0
+    max_concurrency: int = Field(default=16, ge=1, le=1024)
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    tokens_per_minute: int | None = Field(default=None, ge=1)
+    max_attempts: int = Field(default=6, ge=1, le=20)
+    backoff_base_seconds: float = 0.5
+    backoff_max_seconds: float = 30.0
+    prompt_token_budget: int = Field(default=6000, ge=500)
+    context_window_tokens: int | None = Field(default=None, ge=1000)
+    embedding_model: str = "openai/text-embedding-3-small"
+    embedding_api_base: str | None = None
+    embedding_api_key: str | None = None
+
+
+class Settings(BaseSettings):
+    """Every setting has an env var SIGHTLINE_<NAME>; nested ones use SIGHTLINE_JUDGE__<NAME>
+    as well as the documented flat aliases below (SIGHTLINE_JUDGE_MODEL, ...)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SIGHTLINE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    data_dir: Path = Path(".sightline")
+    database_url: str | None = None
+    environment: str = "production"
+    log_level: str = "info"
+    cors_origins: list[str] = []
+    auth_cache_seconds: float = Field(default=5.0, ge=0)
+
+    init_org: str | None = None
+    init_api_key: str | None = None
+
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_batch_traces: int = Field(default=1000, ge=1)
+    max_run_targets: int = Field(default=10000, ge=1)
+    db_pool_size: int = Field(default=10, ge=1)
+
+    queue_backend: str = Field(default="inprocess", pattern="^(inprocess|celery)$")
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    run_scheduler: bool = True
+    scheduler_interval_seconds: float = Field(default=30.0, gt=0)
+
+    judge: JudgeSettings = JudgeSettings()
+
+    # Flat aliases documented in the README and issues (SIGHTLINE_JUDGE_MODEL, ...).
+    judge_model: str | None = None
+    judge_api_base: str | None = None
+    judge_api_key: str | None = None
+    judge_max_concurrency: int | None = Field(default=None, ge=1, le=1024)
+    judge_rpm: int | None = Field(default=None, ge=1)
+    judge_tpm: int | None = Field(default=None, ge=1)
+    judge_timeout_seconds: float | None = Field(default=None, gt=0)
+    embedding_model: str | None = None
+    embedding_api_base: str | None = None
+    embedding_api_key: str | None = None
+
+    @cached_property
+    def judge_settings(self) -> JudgeSettings:
+        """The nested judge section with the flat aliases applied on top."""
+        overrides = {
+            "model": self.judge_model,
+            "api_base": self.judge_api_base,
+            "api_key": self.judge_api_key,
+            "max_concurrency": self.judge_max_concurrency,
+            "requests_per_minute": self.judge_rpm,
+            "tokens_per_minute": self.judge_tpm,
+            "timeout_seconds": self.judge_timeout_seconds,
+            "embedding_model": self.embedding_model,
+            "embedding_api_base": self.embedding_api_base,
+            "embedding_api_key": self.embedding_api_key,
+        }
+        return self.judge.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'sightline.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")

@@ -1,0 +1,23 @@
+"""All ORM models; importing this module registers every table on Base.metadata."""
+
+from sightline.db.models.base import Base
+from sightline.db.models.evals import EvalRun, EvalTask, JudgeCacheEntry, SessionScore, TraceScore
+from sightline.db.models.identity import ApiKey, Organization, Project
+from sightline.db.models.monitors import EvalMonitor
+from sightline.db.models.traces import Span, Trace, TraceTag
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "EvalMonitor",
+    "EvalRun",
+    "EvalTask",
+    "JudgeCacheEntry",
+    "Organization",
+    "Project",
+    "SessionScore",
+    "Span",
+    "Trace",
+    "TraceScore",
+    "TraceTag",
+]

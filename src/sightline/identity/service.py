@@ -1,0 +1,191 @@
+"""Organizations, API keys and the resolution of credentials into a project scope."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sightline.db.models import ApiKey, Organization, Project
+from sightline.db.session import SessionFactory, transaction
+from sightline.db.types import utcnow
+from sightline.errors import Conflict, DomainValidationError, NotFound, Unauthorized
+from sightline.identity import keys, repository
+from sightline.identity.schemas import PROJECT_NAME_RULE, CreatedKey, Scope
+
+MISSING_CREDENTIALS = (
+    "Missing credentials. Provide Authorization: Bearer <token> (with X-Project-ID) "
+    "or X-API-Key header."
+)
+PROJECT_SCOPE_REQUIRED = (
+    "Project scope required. Provide X-Project-ID (Bearer) or X-Project-Name (API key)."
+)
+
+
+async def create_org(session: AsyncSession, name: str) -> Organization:
+    name = name.strip()
+    if not name or len(name) > 255:
+        raise DomainValidationError("Organization name must be 1-255 characters.")
+    if await repository.get_org_by_name(session, name) is not None:
+        raise Conflict(f"Organization '{name}' already exists.")
+    org = Organization(id=uuid.uuid4(), name=name)
+    await repository.add(session, org)
+    return org
+
+
+async def create_key(
+    session: AsyncSession, org: Organization, name: str, raw_key: str | None = None
+) -> CreatedKey:
+    raw = raw_key or keys.generate_key()
+    if await repository.get_key_by_hash(session, keys.hash_key(raw)) is not None:
+        raise Conflict("That API key already exists.")
+    row = ApiKey(
+        id=uuid.uuid4(),
+        org_id=org.id,
+        name=name,
+        key_hash=keys.hash_key(raw),
+        key_prefix=keys.display_prefix(raw),
+        is_active=True,
+    )
+    await repository.add(session, row)
+    return CreatedKey(id=row.id, org_id=org.id, name=name, raw_key=raw, key_prefix=row.key_prefix)
+
+
+async def revoke_key(session: AsyncSession, ident: str) -> ApiKey:
+    row = await repository.get_key_by_id_or_prefix(session, ident)
+    if row is None:
+        raise NotFound(f"API key {ident} not found.")
+    row.is_active = False
+    await session.flush()
+    return row
+
+
+async def ensure_org_with_key(session: AsyncSession, org_name: str, raw_key: str) -> bool:
+    """Idempotent headless provisioning; returns True when something was created."""
+    created = False
+    org = await repository.get_org_by_name(session, org_name)
+    if org is None:
+        org = await create_org(session, org_name)
+        created = True
+    existing = await repository.get_key_by_hash(session, keys.hash_key(raw_key))
+    if existing is None:
+        await create_key(session, org, "init", raw_key)
+        created = True
+    elif existing.org_id != org.id:
+        raise Conflict("SIGHTLINE_INIT_API_KEY already belongs to another organization.")
+    return created
+
+
+async def bootstrap_first_org(session: AsyncSession) -> CreatedKey | None:
+    """On an empty database, create an organization and a key so a first start is usable."""
+    if await repository.count_orgs(session) > 0:
+        return None
+    org = await create_org(session, "default")
+    return await create_key(session, org, "default")
+
+
+def validate_project_name(raw: str) -> str:
+    name = raw.strip()
+    if not PROJECT_NAME_RULE.match(name):
+        raise DomainValidationError(
+            "X-Project-Name must be 1-255 characters, start and end with a letter or digit, "
+            "and contain only letters, digits, spaces, '_', '.', \"'\" and '-'."
+        )
+    return name
+
+
+@dataclass(slots=True)
+class _CachedKey:
+    key_id: uuid.UUID
+    org_id: uuid.UUID
+    expires_at: datetime | None
+    fetched: float
+
+
+class AuthResolver:
+    """Turns credentials into a Scope.
+
+    Key and project lookups are cached for `cache_seconds` so ingestion does not pay a query
+    per request (a revoked key stops working within that window). last_used_at is buffered in
+    memory and written by `flush_usage` in its own short transaction, never inside a request's
+    transaction, so concurrent requests with one key never queue on that row's lock.
+    """
+
+    def __init__(self, factory: SessionFactory, cache_seconds: float = 5.0) -> None:
+        self._factory = factory
+        self._cache_seconds = cache_seconds
+        self._keys: dict[str, _CachedKey] = {}
+        self._projects: dict[tuple[uuid.UUID, str], uuid.UUID] = {}
+        self._pending_usage: dict[uuid.UUID, datetime] = {}
+
+    async def resolve_api_key(self, raw_key: str, project_name: str | None) -> Scope:
+        cached = await self._lookup_key(raw_key)
+        if not project_name or not project_name.strip():
+            raise DomainValidationError(PROJECT_SCOPE_REQUIRED)
+        name = validate_project_name(project_name)
+        project_id = await self._project_by_name(cached.org_id, name)
+        self._pending_usage[cached.key_id] = utcnow()
+        return Scope(org_id=cached.org_id, project_id=project_id, key_id=cached.key_id)
+
+    async def resolve_bearer(
+        self, raw_key: str, project_id_header: str | None, project_name: str | None
+    ) -> Scope:
+        """Bearer carries an API key here (Sightline has no external IdP)."""
+        if project_id_header:
+            cached = await self._lookup_key(raw_key)
+            try:
+                project_id = uuid.UUID(project_id_header)
+            except ValueError as exc:
+                raise DomainValidationError("X-Project-ID must be a valid UUID.") from exc
+            async with transaction(self._factory) as session:
+                project = await repository.get_project_by_id(session, cached.org_id, project_id)
+            if project is None:
+                raise DomainValidationError(
+                    "Project not found or does not belong to your organization."
+                )
+            self._pending_usage[cached.key_id] = utcnow()
+            return Scope(org_id=cached.org_id, project_id=project.id, key_id=cached.key_id)
+        return await self.resolve_api_key(raw_key, project_name)
+
+    async def _lookup_key(self, raw_key: str) -> _CachedKey:
+        key_hash = keys.hash_key(raw_key)
+        now = time.monotonic()
+        cached = self._keys.get(key_hash)
+        if cached is None or now - cached.fetched > self._cache_seconds:
+            async with transaction(self._factory) as session:
+                row = await repository.get_key_by_hash(session, key_hash)
+            if row is None or not row.is_active:
+                self._keys.pop(key_hash, None)
+                raise Unauthorized("Invalid or revoked API key.")
+            cached = _CachedKey(row.id, row.org_id, row.expires_at, now)
+            self._keys[key_hash] = cached
+        if cached.expires_at is not None and cached.expires_at <= utcnow():
+            raise Unauthorized("API key has expired. Please generate a new one.")
+        return cached
+
+    async def _project_by_name(self, org_id: uuid.UUID, name: str) -> uuid.UUID:
+        project_id = self._projects.get((org_id, name))
+        if project_id is not None:
+            return project_id
+        project = await self._read_project(org_id, name)
+        if project is None:
+            async with transaction(self._factory) as session:
+                await repository.insert_project_if_absent(session, org_id, name)
+            project = await self._read_project(org_id, name)
+        assert project is not None
+        self._projects[(org_id, name)] = project.id
+        return project.id
+
+    async def _read_project(self, org_id: uuid.UUID, name: str) -> Project | None:
+        async with transaction(self._factory) as session:
+            return await repository.get_project_by_name(session, org_id, name)
+
+    async def flush_usage(self) -> None:
+        if not self._pending_usage:
+            return
+        pending, self._pending_usage = self._pending_usage, {}
+        async with transaction(self._factory) as session:
+            await repository.touch_keys(session, pending)
