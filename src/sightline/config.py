@@ -55,8 +55,6 @@ class Settings(BaseSettings):
     max_run_targets: int = Field(default=10000, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
 
-    queue_backend: str = Field(default="inprocess", pattern="^(inprocess|celery)$")
-    redis_url: str = "redis://127.0.0.1:6379/0"
     run_scheduler: bool = True
     scheduler_interval_seconds: float = Field(default=30.0, gt=0)
 

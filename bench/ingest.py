@@ -1,0 +1,155 @@
+"""Ingestion and list-latency benchmark.
+
+Starts `sightline serve` (SQLite, then PostgreSQL when reachable) and prints:
+- traces/s and spans/s persisted for 2,000 ~10-span agent traces sent by 8 concurrent
+  clients, as single `POST /traces` and as `POST /traces/batch` (100 per request);
+- p50/p95 of `GET /traces` (default page, and filtered by user_id) at 10,000 and 100,000
+  stored traces.
+
+Usage: python bench/ingest.py [--traces 2000] [--concurrency 8] [--sizes 10000,100000]
+       [--backends sqlite,postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from _common import ROOT, agent_trace, percentile, running_server
+
+API_KEY = "sk_sl_" + "be" * 32
+HEADERS = {"X-API-Key": API_KEY, "X-Project-Name": "bench", "Content-Type": "application/json"}
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+async def _send_all(base: str, bodies: list[bytes], path: str, concurrency: int) -> float:
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            body = queue.get_nowait()
+            response = await client.post(path, content=body)
+            if response.status_code >= 300:
+                raise RuntimeError(f"{path}: {response.status_code} {response.text[:300]}")
+
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, headers=HEADERS, limits=limits,
+                                 timeout=120) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        return time.perf_counter() - started
+
+
+def _traces(count: int, seed: int) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    return [agent_trace(seed * 1_000_000 + i, rng) for i in range(count)]
+
+
+async def _ingest_figures(base: str, count: int, concurrency: int) -> dict[str, float]:
+    singles = _traces(count, seed=1)
+    spans = sum(len(t["spans"]) for t in singles)
+    elapsed = await _send_all(base, [orjson.dumps(t) for t in singles], "/traces", concurrency)
+    batched = _traces(count, seed=2)
+    chunks = [batched[i : i + 100] for i in range(0, len(batched), 100)]
+    bodies = [orjson.dumps({"traces": chunk}) for chunk in chunks]
+    elapsed_batch = await _send_all(base, bodies, "/traces/batch", concurrency)
+    return {
+        "single_traces_s": count / elapsed, "single_spans_s": spans / elapsed,
+        "batch_traces_s": count / elapsed_batch, "batch_spans_s": spans / elapsed_batch,
+    }
+
+
+async def _fill_to(base: str, target: int, have: int, concurrency: int) -> None:
+    seed = 10
+    while have < target:
+        n = min(5000, target - have)
+        traces = _traces(n, seed=seed)
+        bodies = [orjson.dumps({"traces": traces[i : i + 500]}) for i in range(0, n, 500)]
+        await _send_all(base, bodies, "/traces/batch", concurrency)
+        have += n
+        seed += 1
+
+
+async def _list_latency(base: str, params: dict[str, str], samples: int = 200) -> tuple[float, float]:
+    timings: list[float] = []
+    async with httpx.AsyncClient(base_url=base, headers=HEADERS, timeout=60) as client:
+        for _ in range(10):  # warm caches
+            await client.get("/traces", params=params)
+        for _ in range(samples):
+            started = time.perf_counter()
+            response = await client.get("/traces", params=params)
+            timings.append((time.perf_counter() - started) * 1000)
+            response.raise_for_status()
+    return percentile(timings, 50), percentile(timings, 95)
+
+
+async def _bench_backend(base: str, args: argparse.Namespace) -> None:
+    figures = await _ingest_figures(base, args.traces, args.concurrency)
+    print(f"  single POST /traces : {figures['single_traces_s']:8.0f} traces/s "
+          f"{figures['single_spans_s']:9.0f} spans/s")
+    print(f"  POST /traces/batch  : {figures['batch_traces_s']:8.0f} traces/s "
+          f"{figures['batch_spans_s']:9.0f} spans/s")
+    have = 2 * args.traces
+    for size in args.sizes:
+        await _fill_to(base, size, have, args.concurrency)
+        have = max(have, size)
+        p50, p95 = await _list_latency(base, {})
+        fp50, fp95 = await _list_latency(base, {"user_id": "user-7"})
+        print(f"  GET /traces @ {size:>7,}: default p50 {p50:6.1f} ms p95 {p95:6.1f} ms | "
+              f"user_id filter p50 {fp50:6.1f} ms p95 {fp95:6.1f} ms")
+
+
+def _postgres_url() -> str | None:
+    name = f"sightline_bench_{uuid.uuid4().hex[:8]}"
+    done = subprocess.run(["psql", PG_ADMIN, "-qc", f'CREATE DATABASE "{name}"'],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        return None
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--traces", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--backends", default="sqlite,postgres")
+    args = parser.parse_args()
+    args.sizes = [int(s) for s in args.sizes.split(",") if s]
+    env = {"SIGHTLINE_INIT_ORG": "bench", "SIGHTLINE_INIT_API_KEY": API_KEY,
+           "SIGHTLINE_RUN_SCHEDULER": "false", "SIGHTLINE_LOG_LEVEL": "warning"}
+    for backend in args.backends.split(","):
+        backend_env = dict(env)
+        if backend == "postgres":
+            url = _postgres_url()
+            if url is None:
+                print("postgres: not reachable, skipped")
+                continue
+            backend_env["SIGHTLINE_DATABASE_URL"] = url
+            subprocess.run([sys.executable, "-m", "sightline", "db", "upgrade"], check=True,
+                           env={**os.environ, **backend_env, "PYTHONPATH": str(ROOT / "src")},
+                           capture_output=True)
+        print(f"{backend}: {args.traces} traces x ~10 spans, {args.concurrency} clients")
+        with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp), backend_env) as srv:
+            asyncio.run(_bench_backend(srv.base_url, args))
+        if backend == "postgres":
+            name = backend_env["SIGHTLINE_DATABASE_URL"].rsplit("/", 1)[1]
+            subprocess.run(["psql", PG_ADMIN, "-qc", f'DROP DATABASE "{name}" WITH (FORCE)'],
+                           capture_output=True)
+
+
+if __name__ == "__main__":
+    main()
