@@ -8,11 +8,12 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -28,6 +29,7 @@ PG_ADMIN_URL = os.environ.get(
     "SIGHTLINE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 REQUIRE_SERVICES = os.environ.get("SIGHTLINE_REQUIRE_SERVICES") == "1"
+T = TypeVar("T")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,6 +57,13 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+def in_thread(fn: Callable[[], T]) -> T:
+    """Run blocking set-up that uses its own event loop (asyncio.run, Alembic) in a worker
+    thread, so it never disturbs the session-wide loop that pytest-asyncio owns."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn).result()
+
+
 async def _pg_admin(sql: str) -> None:
     import asyncpg
 
@@ -80,14 +89,14 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     if backend == "sqlite":
         path = tmp_path_factory.mktemp("sqlite") / "sightline.db"
         url = f"sqlite+aiosqlite:///{path}"
-        migrate.upgrade(url)
+        in_thread(lambda: migrate.upgrade(url))
         yield url
         return
     name = f"sightline_test_{uuid.uuid4().hex[:12]}"
     url = _create_pg_database(name)
-    migrate.upgrade(url)
+    in_thread(lambda: migrate.upgrade(url))
     yield url
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    in_thread(lambda: asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
 
 
 @pytest.fixture(scope="session")
