@@ -1,0 +1,61 @@
+"""Sightline's evaluation engine: pure (no web framework, no database), driven by the executor.
+
+Public interface
+----------------
+Inputs (``sightline.engine.model``)
+    ``TraceView`` / ``SpanView``: frozen dataclasses the executor builds from DB rows
+    (tz-aware datetimes; span order does not matter, the tree comes from parent_span_id).
+
+Judge (``sightline.engine.judge``)
+    ``warm_up()``: import LiteLLM now; the server calls it in a background thread at start-up
+    (nothing in the engine imports LiteLLM at module import time).
+    ``Limits.from_settings(settings)`` (``sightline.engine.limits``): ONE per process; the
+    concurrency semaphore, per-model request/token buckets, Retry-After pauses and
+    ``peak_in_flight``. Pass ``bucket=`` to plug in a shared (e.g. Redis) ``RateBucket``.
+    ``LiteLLMJudge(settings, model=run.model, limits=limits, cache=..., embedding_cache=...,
+    budget=Budget(max_cost_usd=...))``: one per run; implements ``JudgeClient``
+    (``complete(JudgeRequest) -> JudgeResult``, ``embed(texts) -> EmbeddingResult``).
+    ``JudgeCache`` / ``EmbeddingCache``: protocols for durable caches (in-memory versions
+    provided); keys are ``judge_cache_key(model, messages, schema)``.
+    ``Budget`` (``sightline.engine.budget``): checked before every request; raises
+    ``BudgetExhausted`` once ``spent_usd >= max_cost_usd``.
+
+Metrics (``sightline.engine.metrics``)
+    ``listed_metrics()`` / ``all_metrics()`` / ``get_metric(name)`` / ``describe(m)`` /
+    ``template(m)`` (name, description, category, default_threshold, prompt_preview).
+    ``TraceEvaluation(trace, judge, token_budget=..., context_window_tokens=...,
+    session_traces=...)`` or ``TraceEvaluation.from_settings(trace, judge, settings,
+    session_traces=...)``: make ONE per trace and pass it to every metric of that trace, so
+    the rendering and the shared extractions happen once. ``session_traces`` (the session's
+    traces, any order; only loop_detection reads it) is None outside session runs.
+    ``await metric.evaluate(evaluation) -> MetricResult(score, reason, metadata, usage)``,
+    or ``await evaluate_metrics(evaluation, metrics)`` for all of a trace's metrics at once.
+
+Errors (``sightline.engine.errors``): see the tree there. Store a FAILED score for any
+``EngineError``; ``ContextOverflow`` deserves its own status (never a score of 0);
+``RetryableJudgeError`` means every attempt was used (the run can be retried later);
+``BudgetExhausted`` means stop starting work for this run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from sightline.engine.metrics import Metric, MetricResult, TraceEvaluation
+
+
+async def evaluate_metrics(
+    evaluation: TraceEvaluation, metrics: Sequence[Metric]
+) -> dict[str, MetricResult | Exception]:
+    """Run a trace's metrics concurrently (the judge's Limits bound the real concurrency);
+    each metric's failure is returned in its place instead of cancelling the others."""
+    outcomes = await asyncio.gather(
+        *(metric.evaluate(evaluation) for metric in metrics), return_exceptions=True
+    )
+    results: dict[str, MetricResult | Exception] = {}
+    for metric, outcome in zip(metrics, outcomes, strict=True):
+        if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+            raise outcome  # cancellation and interpreter exits are not metric failures
+        results[metric.name] = outcome
+    return results

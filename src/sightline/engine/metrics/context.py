@@ -1,0 +1,152 @@
+"""``TraceEvaluation``: everything several metrics of one trace share, computed once.
+
+The rendered trace and the shared extractions (the user's task and outcome, the plan, the
+tool calls) are memoised with single-flight semantics: when metrics run concurrently on the
+same trace, the first to ask starts the work and the others await the same task. The judge
+usage of a shared extraction is charged to the metric that started it, so summing usage over
+a trace's scores gives exactly what was spent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from sightline.config import JudgeSettings
+from sightline.engine.judge.types import EmbeddingResult, JudgeClient, JudgeRequest, Usage
+from sightline.engine.metrics.answers import PlanAnswer, TaskAnswer
+from sightline.engine.metrics.tools import ToolUse, extract_tool_use
+from sightline.engine.model import TraceView
+from sightline.engine.render import RenderedTrace, render_trace
+
+T = TypeVar("T")
+AnswerT = TypeVar("AnswerT", bound=BaseModel)
+
+EXTRACT_TASK_PROMPT = """From the agent trace below, state the task the user gave the agent and \
+the outcome the agent delivered. Use the user's own request (not the system prompt) for the \
+task; describe the outcome from the final output and the steps' results, including failures.
+
+{trace}"""
+
+EXTRACT_PLAN_PROMPT = """List the plan the agent followed or announced in the trace below, one \
+short step per item, in order. Only include a plan the agent stated or that the reasoning in its \
+LLM steps makes explicit; if there is none, answer an empty list.
+
+{trace}"""
+
+
+class UsageMeter:
+    """Adds up the judge usage of one metric evaluation."""
+
+    def __init__(self) -> None:
+        self.usage = Usage()
+
+    def add(self, usage: Usage) -> None:
+        self.usage = self.usage + usage
+
+
+class TraceEvaluation:
+    """One trace (plus, for loop detection, its session) being evaluated by several metrics."""
+
+    def __init__(
+        self,
+        trace: TraceView,
+        judge: JudgeClient,
+        *,
+        token_budget: int = 6000,
+        context_window_tokens: int | None = None,
+        session_traces: Sequence[TraceView] | None = None,
+    ) -> None:
+        self.trace = trace
+        self.judge = judge
+        self.session_traces = tuple(session_traces) if session_traces is not None else None
+        self._token_budget = token_budget
+        self._context_window_tokens = context_window_tokens
+        self._rendered: RenderedTrace | None = None
+        self._tool_use: ToolUse | None = None
+        self._shared: dict[str, asyncio.Task[tuple[Any, Usage]]] = {}
+        self.computed = Counter[str]()  # how often each shared thing was actually computed
+
+    @classmethod
+    def from_settings(
+        cls,
+        trace: TraceView,
+        judge: JudgeClient,
+        settings: JudgeSettings,
+        *,
+        session_traces: Sequence[TraceView] | None = None,
+    ) -> TraceEvaluation:
+        return cls(
+            trace,
+            judge,
+            token_budget=settings.prompt_token_budget,
+            context_window_tokens=settings.context_window_tokens,
+            session_traces=session_traces,
+        )
+
+    @property
+    def rendered(self) -> RenderedTrace:
+        """The trace as the judge reads it; raises ContextOverflow if it cannot fit."""
+        if self._rendered is None:
+            self.computed["render"] += 1
+            self._rendered = render_trace(
+                self.trace,
+                token_budget=self._token_budget,
+                context_window_tokens=self._context_window_tokens,
+            )
+        return self._rendered
+
+    async def ask(self, request: JudgeRequest[AnswerT], meter: UsageMeter) -> AnswerT:
+        result = await self.judge.complete(request)
+        meter.add(result.usage)
+        return result.answer
+
+    async def embed(self, texts: list[str], meter: UsageMeter) -> EmbeddingResult:
+        result = await self.judge.embed(texts)
+        meter.add(result.usage)
+        return result
+
+    async def task(self, meter: UsageMeter) -> TaskAnswer:
+        return await self._once("task", lambda m: self.ask(self._extract_task(), m), meter)
+
+    async def plan(self, meter: UsageMeter) -> PlanAnswer:
+        return await self._once("plan", lambda m: self.ask(self._extract_plan(), m), meter)
+
+    def tool_use(self) -> ToolUse:
+        if self._tool_use is None:
+            self.computed["tool_use"] += 1
+            self._tool_use = extract_tool_use(self.trace)
+        return self._tool_use
+
+    def _extract_task(self) -> JudgeRequest[TaskAnswer]:
+        prompt = EXTRACT_TASK_PROMPT.format(trace=self.rendered.text)
+        return JudgeRequest(prompt, TaskAnswer, stage="extract_task")
+
+    def _extract_plan(self) -> JudgeRequest[PlanAnswer]:
+        prompt = EXTRACT_PLAN_PROMPT.format(trace=self.rendered.text)
+        return JudgeRequest(prompt, PlanAnswer, stage="extract_plan")
+
+    async def _once(
+        self, key: str, compute: Callable[[UsageMeter], Awaitable[T]], meter: UsageMeter
+    ) -> T:
+        task = self._shared.get(key)
+        started_here = task is None
+        if task is None:
+
+            async def run() -> tuple[Any, Usage]:
+                own = UsageMeter()
+                self.computed[key] += 1
+                value = await compute(own)
+                return value, own.usage
+
+            task = asyncio.ensure_future(run())
+            self._shared[key] = task
+        # shield: one caller being cancelled must not cancel the work the others await.
+        value, usage = await asyncio.shield(task)
+        if started_here:
+            meter.add(usage)
+        return value  # type: ignore[no-any-return]

@@ -1,0 +1,257 @@
+"""Each metric over real HTTP against the fake judge: prompt content and scoring."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from fakes.openai_server import FakeJudgeServer
+from sightline.engine import evaluate_metrics
+from sightline.engine.errors import ContextOverflow
+from sightline.engine.judge import LiteLLMJudge
+from sightline.engine.metrics import TraceEvaluation, get_metric, listed_metrics, template
+from sightline.engine.model import TraceView
+
+from .conftest import T0, messages, weather_trace
+
+TASK = {"task": "Tell the weather in Paris", "outcome": "Said it is 18°C and sunny"}
+
+
+def script(server: FakeJudgeServer, **answers: Any) -> None:
+    server.answers.update(
+        {"TaskAnswer": TASK, "PlanAnswer": {"plan": ["geocode", "forecast", "answer"]}}
+    )
+    server.answers.update(answers)
+
+
+def prompts(server: FakeJudgeServer, schema: str) -> list[str]:
+    return [r.body["messages"][-1]["content"] for r in server.chat_requests(schema)]
+
+
+async def evaluate(name: str, judge: LiteLLMJudge, trace: TraceView | None = None, **kw: Any):
+    return await get_metric(name).evaluate(TraceEvaluation(trace or weather_trace(), judge, **kw))
+
+
+async def test_task_completion(judge: LiteLLMJudge, fake_server: FakeJudgeServer) -> None:
+    script(fake_server, TaskVerdict={"verdict": 0.9, "reason": "done"})
+    result = await evaluate("task_completion", judge)
+    assert (result.score, result.reason) == (0.9, "done")
+    assert result.metadata == {**TASK, "threshold": 0.5, "success": True}
+    assert "[TOOL] get_forecast" in prompts(fake_server, "TaskAnswer")[0]
+    assert "Tell the weather in Paris" in prompts(fake_server, "TaskVerdict")[0]
+    assert result.usage.requests == 2
+
+
+async def test_step_efficiency_sends_task_and_rendered_trace(
+    judge: LiteLLMJudge, fake_server: FakeJudgeServer
+) -> None:
+    script(fake_server, ScoreAnswer={"score": 0.3, "reason": "detours"})
+    result = await evaluate("step_efficiency", judge)
+    assert result.score == 0.3 and result.metadata["success"] is False
+    [score_prompt] = prompts(fake_server, "ScoreAnswer")
+    assert "Tell the weather in Paris" in score_prompt and "[TOOL] geocode" in score_prompt
+
+
+async def test_truncation_marker_reaches_the_judge(fake_server: FakeJudgeServer, settings) -> None:
+    judge = LiteLLMJudge(settings.model_copy(update={"prompt_token_budget": 1500}))
+    script(fake_server)
+    trace = weather_trace(tool_result={"rows": ["y" * 80 for _ in range(3000)]})
+    await get_metric("confidence").evaluate(
+        TraceEvaluation.from_settings(trace, judge, judge_settings(judge))
+    )
+    [prompt] = prompts(fake_server, "ConfidenceAnswer")
+    assert "…[truncated " in prompt and len(prompt) < 1500 * 4 + 2000
+
+
+def judge_settings(judge: LiteLLMJudge):
+    return judge._settings  # the settings the judge was built with
+
+
+async def test_prompts_are_at_most_half_of_pandaprobe(
+    judge: LiteLLMJudge, fake_server: FakeJudgeServer
+) -> None:
+    script(fake_server)
+    evaluation = TraceEvaluation(weather_trace(), judge)
+    results = await evaluate_metrics(
+        evaluation, [get_metric("task_completion"), get_metric("step_efficiency")]
+    )
+    prompt_tokens = sum(r.usage.prompt_tokens for r in results.values())  # type: ignore[union-attr]
+    assert prompt_tokens / 2 <= 6600 / 2
+
+
+async def test_tool_correctness(judge: LiteLLMJudge, fake_server: FakeJudgeServer) -> None:
+    script(fake_server, ScoreAnswer={"score": 1.0, "reason": "right tools"})
+    result = await evaluate("tool_correctness", judge)
+    assert result.score == 1.0
+    assert [c["name"] for c in result.metadata["tools_called"]] == [
+        "geocode",
+        "get_forecast",
+        "check",
+    ]
+    [prompt] = prompts(fake_server, "ScoreAnswer")
+    assert (
+        '2. get_forecast({"lat":48.85,"lon":2.35})' in prompt
+        and "error: units service down" in prompt
+    )
+
+
+async def test_argument_correctness_scores_the_fraction_of_yes(
+    judge: LiteLLMJudge, fake_server: FakeJudgeServer
+) -> None:
+    verdicts = [
+        {"call": 1, "verdict": "yes", "reason": ""},
+        {"call": 2, "verdict": "yes", "reason": ""},
+        {"call": 3, "verdict": "no", "reason": "bad unit"},
+    ]
+    script(fake_server, ArgumentVerdicts={"verdicts": verdicts, "reason": "one bad unit"})
+    result = await evaluate("argument_correctness", judge)
+    assert result.score == pytest.approx(0.6667)
+    assert result.metadata["verdicts"][2] == {"verdict": "no", "reason": "bad unit"}
+
+
+async def test_argument_correctness_without_tool_calls_is_perfect(
+    judge: LiteLLMJudge, fake_server: FakeJudgeServer
+) -> None:
+    result = await evaluate("argument_correctness", judge, replace(weather_trace(), spans=()))
+    assert result.score == 1.0 and not fake_server.requests
+
+
+async def test_plan_quality_and_adherence(
+    judge: LiteLLMJudge, fake_server: FakeJudgeServer
+) -> None:
+    script(fake_server, ScoreAnswer={"score": 0.8, "reason": "good plan"})
+    quality = await evaluate("plan_quality", judge)
+    adherence = await evaluate("plan_adherence", judge)
+    assert quality.metadata["plan"] == ["geocode", "forecast", "answer"] and quality.score == 0.8
+    assert adherence.score == 0.8
+    quality_prompt, adherence_prompt = prompts(fake_server, "ScoreAnswer")
+    assert "1. geocode" in quality_prompt and "[TOOL]" not in quality_prompt
+    assert "1. geocode" in adherence_prompt and "[TOOL] get_forecast" in adherence_prompt
+
+
+async def test_empty_plan_scores_one(judge: LiteLLMJudge, fake_server: FakeJudgeServer) -> None:
+    script(fake_server, PlanAnswer={"plan": []})
+    result = await evaluate("plan_adherence", judge)
+    assert (result.score, result.reason) == (1.0, "No plan found in trace")
+    assert not fake_server.chat_requests("ScoreAnswer")
+
+
+async def test_confidence(judge: LiteLLMJudge, fake_server: FakeJudgeServer) -> None:
+    script(fake_server, ConfidenceAnswer={"confidence": 0.25, "reason": "ignored an error"})
+    result = await evaluate("confidence", judge)
+    assert result.score == 0.25 and result.metadata == {"threshold": 0.5, "success": False}
+
+
+async def test_shared_extraction_runs_once_for_four_metrics(
+    judge: LiteLLMJudge, fake_server: FakeJudgeServer
+) -> None:
+    script(fake_server)
+    evaluation = TraceEvaluation(weather_trace(), judge)
+    names = ["task_completion", "step_efficiency", "plan_quality", "plan_adherence"]
+    results = await evaluate_metrics(evaluation, [get_metric(n) for n in names])
+    assert all(not isinstance(r, Exception) for r in results.values())
+    assert len(fake_server.chat_requests("TaskAnswer")) == 1
+    assert len(fake_server.chat_requests("PlanAnswer")) == 1
+    assert evaluation.computed["render"] == 1
+    # Usage is charged once: the scores' requests add up to what the server saw.
+    assert sum(r.usage.requests for r in results.values()) == len(fake_server.requests)  # type: ignore[union-attr]
+
+
+async def test_context_overflow_fails_the_metric_without_a_call(
+    judge: LiteLLMJudge, fake_server: FakeJudgeServer
+) -> None:
+    evaluation = TraceEvaluation(weather_trace(), judge, token_budget=10, context_window_tokens=20)
+    results = await evaluate_metrics(
+        evaluation, [get_metric("confidence"), get_metric("task_completion")]
+    )
+    assert all(isinstance(r, ContextOverflow) for r in results.values())
+    assert not fake_server.requests
+
+
+async def test_coherence_strips_envelopes(
+    judge: LiteLLMJudge, fake_server: FakeJudgeServer
+) -> None:
+    on_topic = await evaluate("coherence", judge)
+    off = replace(weather_trace(), output=messages(("assistant", "Bananas contain potassium")))
+    off_topic = await evaluate("coherence", judge, off)
+    assert on_topic.score > off_topic.score
+    assert off_topic.metadata["coherence_gap"] == pytest.approx(1 - off_topic.score)
+    sent = fake_server.requests[0].body["input"]
+    assert "messages" not in sent[0] and "What's the weather in Paris?" in sent[0]
+
+
+async def test_coherence_with_empty_side(judge: LiteLLMJudge) -> None:
+    result = await evaluate("coherence", judge, replace(weather_trace(), output=None))
+    assert result.score == 1.0 and result.metadata["note"] == "empty_input_or_output"
+
+
+def session_trace(index: int, output: str) -> TraceView:
+    return replace(
+        weather_trace(f"t-{index}", output=output), started_at=T0 + timedelta(minutes=index)
+    )
+
+
+async def test_loop_detection_flags_a_repeated_answer(judge: LiteLLMJudge) -> None:
+    session = [
+        session_trace(i, f"Answer {w}")
+        for i, w in enumerate(["alpha one", "beta two", "gamma three"])
+    ]
+    current = session_trace(9, "Answer gamma three")
+    looping = await evaluate("loop_detection", judge, current, session_traces=[*session, current])
+    assert looping.score < 0.1
+    assert looping.metadata["window_size"] == 3 and len(looping.metadata["comparisons"]) == 3
+    fresh = await evaluate(
+        "loop_detection",
+        judge,
+        session_trace(9, "Completely different words here"),
+        session_traces=session,
+    )
+    assert fresh.score > 0.9
+
+
+@pytest.mark.parametrize(
+    ("session", "output", "note"),
+    [
+        (None, "x", "no_session_context"),
+        ([], "answer", "no_previous_outputs"),
+        ([], None, "empty_output"),
+    ],
+)
+async def test_loop_detection_without_material(judge: LiteLLMJudge, session, output, note) -> None:
+    trace = replace(weather_trace(), output=output)
+    result = await evaluate("loop_detection", judge, trace, session_traces=session)
+    assert result.score == 1.0 and result.metadata["note"] == note
+
+
+def test_registry_lists_eight_metrics_and_hides_loop_detection() -> None:
+    names = [m.name for m in listed_metrics()]
+    assert names == sorted(names) and len(names) == 8 and "loop_detection" not in names
+    assert get_metric("loop_detection").needs_session
+    stages = {m.name: [s["stage"] for s in template(m)["prompt_preview"]] for m in listed_metrics()}
+    assert stages == {
+        "task_completion": ["extract", "score"],
+        "step_efficiency": ["extract_task", "score"],
+        "tool_correctness": ["extract", "score"],
+        "argument_correctness": ["extract", "verdicts", "reason"],
+        "plan_quality": ["score"],
+        "plan_adherence": ["extract_plan", "score"],
+        "confidence": ["evaluate"],
+        "coherence": [],
+    }
+    assert template(get_metric("confidence"))["default_threshold"] == 0.5
+
+
+async def test_concurrent_metrics_share_one_in_flight_extraction(
+    judge: LiteLLMJudge, fake_server: FakeJudgeServer
+) -> None:
+    fake_server.latency_seconds = 0.2
+    script(fake_server)
+    evaluation = TraceEvaluation(weather_trace(), judge)
+    await asyncio.gather(
+        *(get_metric(n).evaluate(evaluation) for n in ("task_completion", "step_efficiency"))
+    )
+    assert len(fake_server.chat_requests("TaskAnswer")) == 1
