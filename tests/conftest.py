@@ -76,7 +76,7 @@ async def _pg_admin(sql: str) -> None:
 
 def _create_pg_database(name: str) -> str:
     try:
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        in_thread(lambda: asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"')))
     except (TimeoutError, OSError) as exc:
         skip_or_fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
     base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")

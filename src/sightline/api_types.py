@@ -12,7 +12,12 @@ T = TypeVar("T")
 
 def _as_utc(value: datetime) -> datetime:
     # Naive inputs are read as UTC, never in the server's local zone (PandaProbe bug 32).
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00-05:00 has no UTC equivalent
+        raise ValueError("datetime is out of range once converted to UTC") from None
 
 
 def _isoformat(value: datetime) -> str:

@@ -16,10 +16,12 @@ from sightline import __version__
 from sightline.config import Settings
 from sightline.db.engine import create_engine
 from sightline.db.session import make_session_factory
+from sightline.engine.worker import EvalWorker
 from sightline.errors import install_error_handlers
 from sightline.identity.service import AuthResolver
 from sightline.lifecycle import prepare_database
 from sightline.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from sightline.monitors import scheduler as monitor_scheduler
 from sightline.routers import include_routers
 
 logger = logging.getLogger("sightline")
@@ -48,9 +50,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.session_factory = factory
         app.state.auth = AuthResolver(factory, settings.auth_cache_seconds)
         flusher = asyncio.create_task(_flush_key_usage(app.state.auth))
+        eval_worker = EvalWorker(settings, factory)
+        await eval_worker.start()
+        app.state.eval_worker = eval_worker
+        app.state.eval_queue = eval_worker.queue
+        scheduler = monitor_scheduler.start_in_process(factory, settings, eval_worker.queue)
         try:
             yield
         finally:
+            await monitor_scheduler.stop_task(scheduler)
+            await eval_worker.stop()
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher

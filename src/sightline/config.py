@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 
@@ -57,6 +58,11 @@ class Settings(BaseSettings):
 
     run_scheduler: bool = True
     scheduler_interval_seconds: float = Field(default=30.0, gt=0)
+    # Evaluation work: in-process queue workers (runs in parallel) and the lease on a
+    # claimed (target, metric) task, renewed while it runs; a crashed worker's tasks are
+    # claimable again once their lease has expired.
+    eval_queue_workers: int = Field(default=4, ge=1, le=64)
+    eval_task_lease_seconds: float = Field(default=120.0, ge=1.0)
 
     judge: JudgeSettings = JudgeSettings()
 
@@ -88,6 +94,11 @@ class Settings(BaseSettings):
             "embedding_api_key": self.embedding_api_key,
         }
         return self.judge.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+
+    def provider_env_present(self, names: tuple[str, ...]) -> bool:
+        """Whether any of a provider's own env vars (OPENAI_API_KEY, ...) is set; LiteLLM
+        reads them itself, this only lets run creation refuse an unconfigured provider."""
+        return any(os.environ.get(name) for name in names)
 
     @property
     def resolved_database_url(self) -> str:

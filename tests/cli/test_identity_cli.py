@@ -13,6 +13,7 @@ from click.testing import Result
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
+from sightline.cli.main import app as cli
 from tests.conftest import in_thread
 
 runner = CliRunner()
@@ -20,7 +21,7 @@ runner = CliRunner()
 
 def invoke(args: list[str], env: dict[str, str], **kwargs: Any) -> Result:
     # The CLI runs its own event loop (asyncio.run); keep it off the test loop's thread.
-    return in_thread(lambda: invoke(args, env=env, **kwargs))
+    return in_thread(lambda: runner.invoke(cli, args, env=env, **kwargs))
 
 
 @pytest.fixture

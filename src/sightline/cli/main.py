@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from sightline.cli.eval import eval_app
 from sightline.cli.identity import keys_app, orgs_app
+from sightline.cli.scheduler import scheduler as scheduler_command
 from sightline.config import Settings
 from sightline.db import migrate
 
@@ -13,6 +15,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(keys_app, name="keys")
+app.add_typer(eval_app, name="eval")
+app.command("scheduler")(scheduler_command)
 
 
 @app.command()

@@ -1,0 +1,200 @@
+"""Evaluation throughput benchmark.
+
+Starts `sightline serve` (temp data dir, SQLite) and the fake OpenAI-compatible judge
+(tests/fakes/openai_server.py, the server bench/fake_judge.py runs), ingests realistic
+~10-span agent traces, and prints for a batch run over N traces × [task_completion,
+step_efficiency]:
+
+1. unlimited judge: wall time to COMPLETED, pairs/s, judge calls, prompt tokens per pair,
+   peak concurrent judge calls;
+2. re-run of the same run: judge calls (the judge cache should make it 0);
+3. judge limited to --rpm-limit requests/min (429 + Retry-After beyond it), cache off: the
+   run is repeated until the judge calls exceed two windows' allowance, so the figure is the
+   sustained rate, not the first window's burst; throughput as a fraction of the limit.
+
+The fake judge is hosted in this process (not as bench/fake_judge.py) so that its in-flight
+counter can be read (it has no stats endpoint), with two changes a real provider does not
+need: TCP_NODELAY on its sockets (http.server writes headers and body separately, so Nagle's
+algorithm plus delayed ACKs add ~40 ms to every answer) and an extracted task that differs
+per trace (its canned default is the same for every trace, which would let the judge cache
+answer most task_completion scorings and flatter the figures).
+
+Usage: python bench/eval.py [--traces 200] [--latency-ms 200] [--rpm-limit 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from _common import ROOT, agent_trace, running_server
+
+sys.path.insert(0, str(ROOT / "tests"))
+from fakes.openai_server import FakeJudgeServer
+
+API_KEY = "sk_sl_" + "e1" * 32
+HEADERS = {"X-API-Key": API_KEY, "X-Project-Name": "bench-eval"}
+METRICS = ["task_completion", "step_efficiency"]
+
+
+def _judge(latency_ms: float, rpm_limit: int | None = None) -> FakeJudgeServer:
+    judge = FakeJudgeServer(latency_seconds=latency_ms / 1000, rpm_limit=rpm_limit)
+    judge._httpd.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
+    return judge
+
+
+def _task_of(body: dict[str, Any]) -> dict[str, str]:
+    digest = hashlib.sha256(str(body["messages"][-1]["content"]).encode()).hexdigest()[:12]
+    return {"task": f"Answer the customer's question ({digest})", "outcome": "Answered."}
+
+
+@dataclass
+class RunFigures:
+    seconds: float
+    pairs: int
+    failed: int
+    judge_calls: int
+    prompt_tokens: int
+    status: str
+
+
+async def _ingest(client: httpx.AsyncClient, count: int) -> list[str]:
+    rng = random.Random(7)
+    traces = [agent_trace(i, rng) for i in range(count)]
+    semaphore = asyncio.Semaphore(8)
+
+    async def send(body: dict[str, Any]) -> None:
+        async with semaphore:
+            response = await client.post("/traces", json=body)
+            response.raise_for_status()
+
+    await asyncio.gather(*(send(t) for t in traces))
+    return [t["trace_id"] for t in traces]
+
+
+async def _run(client: httpx.AsyncClient, trace_ids: list[str], use_cache: bool) -> RunFigures:
+    started = time.perf_counter()
+    created = await client.post(
+        "/evaluations/trace-runs/batch",
+        json={"trace_ids": trace_ids, "metrics": METRICS, "use_cache": use_cache},
+    )
+    created.raise_for_status()
+    run_id = created.json()["id"]
+    while True:
+        run = (await client.get(f"/evaluations/trace-runs/{run_id}")).json()
+        if run["status"] in ("COMPLETED", "FAILED"):
+            break
+        await asyncio.sleep(0.1)
+    return RunFigures(
+        seconds=time.perf_counter() - started,
+        pairs=len(trace_ids) * len(METRICS),
+        failed=run["failed_count"],
+        judge_calls=run["judge_calls"],
+        prompt_tokens=run["prompt_tokens"],
+        status=run["status"],
+    )
+
+
+def _env(judge: FakeJudgeServer) -> dict[str, str]:
+    return {
+        "SIGHTLINE_INIT_ORG": "bench",
+        "SIGHTLINE_INIT_API_KEY": API_KEY,
+        "SIGHTLINE_JUDGE_MODEL": "openai/gpt-4o-mini",
+        "SIGHTLINE_JUDGE_API_BASE": judge.url,
+        "SIGHTLINE_JUDGE_API_KEY": "sk-bench",
+        "SIGHTLINE_RUN_SCHEDULER": "false",
+        "SIGHTLINE_LOG_LEVEL": "warning",
+    }
+
+
+async def _scenario_unlimited(args: argparse.Namespace) -> None:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        _judge(args.latency_ms) as judge,
+        running_server(Path(tmp), _env(judge)) as server,
+    ):
+        async with httpx.AsyncClient(base_url=server.base_url, headers=HEADERS, timeout=60) as c:
+            trace_ids = await _ingest(c, args.traces)
+            judge.reset()
+            judge.answers["TaskAnswer"] = _task_of
+            first = await _run(c, trace_ids, use_cache=True)
+            peak = judge.max_in_flight
+            requests = len(judge.chat_requests())
+            again = await _run(c, trace_ids, use_cache=True)
+            requests_again = len(judge.chat_requests()) - requests
+    print(f"\n== {args.traces} traces × {METRICS}, judge latency {args.latency_ms:.0f} ms ==")
+    print(f"status                      {first.status} ({first.failed} failed pairs)")
+    print(f"wall time to COMPLETED      {first.seconds:.2f} s")
+    print(f"throughput                  {first.pairs / first.seconds:.1f} pairs/s")
+    print(f"judge calls                 {first.judge_calls} ({requests} seen by the judge)")
+    print(f"prompt tokens per pair      {first.prompt_tokens / first.pairs:.0f}")
+    print(f"peak concurrent judge calls {peak}")
+    print("\n== re-run of the same run (judge cache) ==")
+    print(f"status                      {again.status} in {again.seconds:.2f} s")
+    print(f"judge calls                 {again.judge_calls} ({requests_again} seen by the judge)")
+
+
+async def _scenario_rate_limited(args: argparse.Namespace) -> None:
+    limit = args.rpm_limit
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        _judge(args.latency_ms, limit) as judge,
+        running_server(Path(tmp), _env(judge)) as server,
+    ):
+        async with httpx.AsyncClient(base_url=server.base_url, headers=HEADERS, timeout=60) as c:
+            trace_ids = await _ingest(c, args.traces)
+            judge.reset()
+            judge.answers["TaskAnswer"] = _task_of
+            runs: list[RunFigures] = []
+            started = time.perf_counter()
+            while sum(r.judge_calls for r in runs) <= 2 * limit:
+                runs.append(await _run(c, trace_ids, use_cache=False))
+            elapsed = time.perf_counter() - started
+            answered = judge_answered(judge, runs)
+    # A sliding 60 s window admits `limit` calls per minute, and the first window's calls
+    # arrive in a burst: the best possible time is ≈ (answered / limit - 1) minutes plus the
+    # time one window's worth of calls takes at unlimited speed (the first run's pace).
+    burst_seconds = runs[0].seconds * min(1.0, limit / max(1, runs[0].judge_calls))
+    ideal = max(0.0, (answered / limit - 1) * 60) + burst_seconds
+    steady = (answered - limit) / max(1e-9, elapsed - burst_seconds) * 60
+    print(f"\n== judge limited to {limit} requests/min (429 + Retry-After), cache off ==")
+    print(f"runs                        {len(runs)} × {runs[0].pairs} pairs, "
+          f"statuses {sorted({r.status for r in runs})}")  # fmt: skip
+    print(f"failed pairs                {sum(r.failed for r in runs)}")
+    throttled = sum(r.judge_calls for r in runs) - answered
+    print(f"answered judge calls        {answered} in {elapsed:.1f} s "
+          f"({throttled} more were throttled and retried)")  # fmt: skip
+    print(f"after the first window      {steady:.0f} calls/min = {steady / limit:.0%} of the limit")
+    print(f"vs. best possible time      {ideal:.1f} s → {ideal / elapsed:.0%} of the throughput "
+          "the limit allows")  # fmt: skip
+
+
+def judge_answered(judge: FakeJudgeServer, runs: list[RunFigures]) -> int:
+    """Calls the judge answered (3 per trace: the shared task extraction + 2 scorings)."""
+    return sum(r.pairs // len(METRICS) * 3 for r in runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--traces", type=int, default=200)
+    parser.add_argument("--latency-ms", type=float, default=200.0)
+    parser.add_argument("--rpm-limit", type=int, default=600)
+    parser.add_argument("--skip-rate-limited", action="store_true")
+    args = parser.parse_args()
+    asyncio.run(_scenario_unlimited(args))
+    if not args.skip_rate_limited:
+        asyncio.run(_scenario_rate_limited(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Run an evaluation run to completion: claim work → evaluate targets → upsert scores.
+
+Everything lives in rows, so ``execute(run_id)`` can be called any number of times, by any
+number of workers, before or after a crash:
+
+- tasks are claimed with a conditional UPDATE and a lease (renewed while the work runs), so
+  two workers never run the same (target, metric) pair, and a dead worker's pairs become
+  claimable once its lease expires;
+- all tasks of a target are claimed together, so the trace is loaded and rendered once and
+  the metrics share their extractions;
+- a target's scores, its tasks' final states and the judge-cache entries it produced are
+  written in the same transaction (a small batch of targets per commit); counters are
+  recomputed from rows;
+- a run whose row disappears (deleted while running) is abandoned quietly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import timedelta
+
+from sightline.config import Settings
+from sightline.db.models import EvalRun
+from sightline.db.session import SessionFactory, transaction
+from sightline.engine import trace_target  # noqa: F401 - registers the TRACE evaluator
+from sightline.engine.budget import Budget
+from sightline.engine.cache_db import DbJudgeCache
+from sightline.engine.judge import InMemoryEmbeddingCache, LiteLLMJudge, warm_up
+from sightline.engine.limits import Limits
+from sightline.engine.run_execution import RunExecution, RunGone
+from sightline.engine.run_outcome import final_status
+from sightline.engine.targets import (
+    RunContext,
+    get_target_evaluator,
+)
+from sightline.evals import repository
+
+logger = logging.getLogger("sightline.engine")
+
+
+class Executor:
+    """One per process: owns the shared limiter, judge cache and embedding cache."""
+
+    def __init__(
+        self, settings: Settings, session_factory: SessionFactory, limits: Limits | None = None
+    ) -> None:
+        self.settings = settings
+        self.factory = session_factory
+        self.limits = limits or Limits.from_settings(settings.judge_settings)
+        self.judge_cache = DbJudgeCache(session_factory)
+        self.embedding_cache = InMemoryEmbeddingCache()
+        self.lease = timedelta(seconds=settings.eval_task_lease_seconds)
+
+    async def execute(self, run_id: uuid.UUID) -> None:
+        async with transaction(self.factory) as session:
+            run = await repository.get_run_by_id(session, run_id)
+            if run is None or run.status not in repository.UNFINISHED_RUN_STATUSES:
+                return
+            await repository.mark_run_running(session, run_id)
+        evaluator = get_target_evaluator(run.target_type)
+        if evaluator is None:
+            await self._fail_run(run_id, f"No evaluator for target type {run.target_type}.")
+            return
+        await asyncio.to_thread(warm_up)  # no-op once LiteLLM is imported
+        if run.use_cache:
+            await self.judge_cache.refresh()
+        try:
+            await RunExecution(self, self._context(run), evaluator).work()
+        except RunGone:
+            logger.info("run %s was deleted while running; stopped", run_id)
+            return
+        await self.finalize(run_id)
+
+    def _context(self, run: EvalRun) -> RunContext:
+        budget = Budget(run.max_cost_usd, spent_usd=run.cost_usd or 0.0)
+        judge = LiteLLMJudge(
+            self.settings.judge_settings,
+            model=run.model,
+            limits=self.limits,
+            cache=self.judge_cache if run.use_cache else None,
+            embedding_cache=self.embedding_cache,
+            budget=budget,
+        )
+        return RunContext(
+            run_id=run.id,
+            project_id=run.project_id,
+            target_type=run.target_type,
+            metric_names=tuple(run.metric_names),
+            filters=dict(run.filters or {}),
+            model=judge.model,
+            judge=judge,
+            budget=budget,
+            settings=self.settings,
+            session_factory=self.factory,
+        )
+
+    async def finalize(self, run_id: uuid.UUID) -> None:
+        async with transaction(self.factory) as session:
+            if not await repository.run_exists(session, run_id):
+                return
+            counters = await repository.compute_counters(session, run_id)
+            await repository.store_counters(session, run_id, counters)
+            if counters.unfinished_pairs:
+                return  # another worker still holds some pairs; it will finalize
+            status, message = await final_status(session, run_id, counters)
+            await repository.finish_run(session, run_id, status, message)
+
+    async def _fail_run(self, run_id: uuid.UUID, message: str) -> None:
+        async with transaction(self.factory) as session:
+            await repository.finish_run(session, run_id, "FAILED", message)

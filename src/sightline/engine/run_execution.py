@@ -1,0 +1,249 @@
+"""One ``execute()`` call on one run: lanes that evaluate targets, one writer that commits.
+
+- Lanes take targets from a small buffer refilled by claiming a few targets at a time (one
+  conditional UPDATE claims every pending metric of those targets). More lanes than judge
+  slots run, since a target has only its metrics' current stages in flight; the engine's
+  limiter bounds the real judge calls.
+- Finished targets go to the writer, which commits them in small batches (every
+  ``WRITE_INTERVAL_SECONDS``): scores by upsert, task states, judge-cache entries and, now
+  and then, the run's counters. Progress becomes visible batch by batch.
+- Every claimed task stays in ``held`` until its result is committed; a heartbeat renews
+  their leases, and cancellation hands them back (claimable at once by the next worker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from sightline.db.session import transaction
+from sightline.db.types import utcnow
+from sightline.engine.errors import BudgetExhausted
+from sightline.engine.targets import PairOutcome, RunContext, TargetEvaluator
+from sightline.evals import repository
+from sightline.evals.repository import ClaimedTask
+
+if TYPE_CHECKING:
+    from sightline.engine.executor import Executor
+
+logger = logging.getLogger("sightline.engine")
+
+WRITE_INTERVAL_SECONDS = 0.1
+COUNTER_REFRESH_SECONDS = 0.5
+MAX_POLL_SECONDS = 2.0
+MAX_LANES = 256
+MAX_TASK_ATTEMPTS = 3  # claims of a pair that ended in an unexpected (non-metric) error
+
+Result = tuple[list[ClaimedTask], list[PairOutcome]]
+
+
+class RunGone(Exception):
+    """The run row was deleted while it was being worked on."""
+
+
+class RunExecution:
+    def __init__(self, executor: Executor, ctx: RunContext, evaluator: TargetEvaluator) -> None:
+        self.executor = executor
+        self.factory = executor.factory
+        self.ctx = ctx
+        self.evaluator = evaluator
+        concurrency = executor.settings.judge_settings.max_concurrency
+        self.lanes = min(MAX_LANES, max(2, 2 * concurrency))
+        self.claim_batch = max(1, min(16, self.lanes // 4))
+        self.held: dict[int, ClaimedTask] = {}
+        self.ready: deque[list[ClaimedTask]] = deque()
+        self.claim_lock = asyncio.Lock()
+        self.nothing_claimable = False
+        self.results: list[Result] = []
+        self.results_added = asyncio.Event()
+        self.lanes_done = False
+        self.counters_at = 0.0
+
+    async def work(self) -> None:
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            try:
+                while True:
+                    await self._round()
+                    if not await self._wait_for_foreign_leases():
+                        return
+            except* RunGone:
+                raise RunGone() from None
+        except asyncio.CancelledError:
+            await self._release(list(self.held.values()))
+            raise
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _round(self) -> None:
+        self.nothing_claimable = False
+        self.lanes_done = False
+        async with asyncio.TaskGroup() as group:
+            writer = group.create_task(self._writer())
+            await asyncio.gather(*(group.create_task(self._lane()) for _ in range(self.lanes)))
+            self.lanes_done = True
+            self.results_added.set()
+            await writer
+
+    # -- lanes ----------------------------------------------------------------------------
+
+    async def _lane(self) -> None:
+        while (claimed := await self._next_target()) is not None:
+            try:
+                outcomes = await self._evaluate(claimed)
+            except (RunGone, asyncio.CancelledError):
+                raise
+            except Exception as exc:
+                recovered = await self._recover(claimed, exc)
+                if recovered is None:
+                    continue
+                outcomes = recovered
+            self.results.append((claimed, outcomes))
+            self.results_added.set()
+
+    async def _next_target(self) -> list[ClaimedTask] | None:
+        if self.ready:
+            return self.ready.popleft()
+        async with self.claim_lock:
+            if not self.ready and not self.nothing_claimable:
+                await self._claim()
+            return self.ready.popleft() if self.ready else None
+
+    async def _claim(self) -> None:
+        lease_until = utcnow() + self.executor.lease
+        async with transaction(self.factory) as session:
+            claimed = await repository.claim_targets(
+                session, self.ctx.run_id, self.claim_batch, lease_until
+            )
+        if not claimed:
+            self.nothing_claimable = True
+            return
+        by_target: dict[str, list[ClaimedTask]] = {}
+        for task in claimed:
+            self.held[task.id] = task
+            by_target.setdefault(task.target_id, []).append(task)
+        self.ready.extend(by_target.values())
+
+    async def _evaluate(self, claimed: list[ClaimedTask]) -> list[PairOutcome]:
+        metrics = [task.metric for task in claimed]
+        if self.ctx.budget.exhausted:
+            spent = BudgetExhausted("the run's cost budget is spent")
+            return [PairOutcome.failure(metric, spent) for metric in metrics]
+        return await self.evaluator.evaluate(self.ctx, claimed[0].target_id, metrics)
+
+    async def _recover(
+        self, claimed: list[ClaimedTask], exc: Exception
+    ) -> list[PairOutcome] | None:
+        """An unexpected error (metric failures are outcomes, not exceptions): hand the
+        pairs back for another try, or fail them once they were tried too often."""
+        logger.error("evaluating target %s failed", claimed[0].target_id, exc_info=exc)
+        if max(task.attempts for task in claimed) < MAX_TASK_ATTEMPTS:
+            await self._release(claimed)
+            return None
+        return [PairOutcome.failure(task.metric, exc) for task in claimed]
+
+    # -- writer ---------------------------------------------------------------------------
+
+    async def _writer(self) -> None:
+        while True:
+            if not self.results:
+                if self.lanes_done:
+                    return
+                self.results_added.clear()
+                await self.results_added.wait()
+                continue
+            if not self.lanes_done:
+                await asyncio.sleep(WRITE_INTERVAL_SECONDS)  # let a batch gather
+            batch, self.results = self.results, []
+            await self._write(batch)
+
+    async def _write(self, batch: list[Result]) -> None:
+        try:
+            await self._commit(batch)
+        except RunGone:
+            raise
+        except Exception as exc:
+            if not await self._run_exists():
+                raise RunGone() from None
+            if len(batch) == 1:
+                logger.error("could not store the results of target %s", batch[0][0][0].target_id,
+                             exc_info=exc)  # fmt: skip
+                await self._release(batch[0][0])
+                return
+            for result in batch:  # isolate the result that cannot be stored
+                await self._write([result])
+
+    async def _commit(self, batch: list[Result]) -> None:
+        done = [t.id for claimed, outcomes in batch for t in _finished(claimed, outcomes, False)]
+        failed = [t.id for claimed, outcomes in batch for t in _finished(claimed, outcomes, True)]
+        async with transaction(self.factory) as session:
+            if not await repository.run_exists(session, self.ctx.run_id):
+                raise RunGone()
+            for claimed, outcomes in batch:
+                await self.evaluator.write(session, self.ctx, claimed[0].target_id, outcomes)
+            await repository.finish_tasks(session, done, "DONE")
+            await repository.finish_tasks(session, failed, "FAILED")
+            await self.executor.judge_cache.flush_into(session)
+            if time.monotonic() - self.counters_at >= COUNTER_REFRESH_SECONDS:
+                counters = await repository.compute_counters(session, self.ctx.run_id)
+                await repository.store_counters(session, self.ctx.run_id, counters)
+                self.counters_at = time.monotonic()
+        for task_id in (*done, *failed):
+            self.held.pop(task_id, None)
+
+    # -- leases ---------------------------------------------------------------------------
+
+    async def _release(self, claimed: Sequence[ClaimedTask]) -> None:
+        for task in claimed:
+            self.held.pop(task.id, None)
+        with contextlib.suppress(Exception):
+            async with transaction(self.factory) as session:
+                await repository.release_tasks(session, [t.id for t in claimed])
+
+    async def _heartbeat(self) -> None:
+        interval = self.executor.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                async with transaction(self.factory) as session:
+                    lease_until = utcnow() + self.executor.lease
+                    await repository.renew_leases(session, list(self.held), lease_until)
+            except Exception:  # a missed renewal only risks an (idempotent) repeat
+                logger.warning("could not renew task leases of run %s", self.ctx.run_id)
+
+    async def _run_exists(self) -> bool:
+        async with self.factory() as session:
+            return await repository.run_exists(session, self.ctx.run_id)
+
+    async def _wait_for_foreign_leases(self) -> bool:
+        """Nothing claimable: the run is done, or other workers (or a dead one whose lease
+        has not expired yet) hold pairs. Wait for those leases; True means claim again."""
+        async with self.factory() as session:
+            if not await repository.run_exists(session, self.ctx.run_id):
+                raise RunGone()
+            counters = await repository.compute_counters(session, self.ctx.run_id)
+            if not counters.unfinished_pairs:
+                return False
+            run = await repository.get_run_by_id(session, self.ctx.run_id)
+            if run is not None and run.status not in repository.UNFINISHED_RUN_STATUSES:
+                return False  # another worker finished it
+            expiry = await repository.next_lease_expiry(session, self.ctx.run_id)
+        wait = MAX_POLL_SECONDS
+        if expiry is not None:
+            wait = min(wait, max(0.05, (expiry - utcnow()).total_seconds() + 0.05))
+        await asyncio.sleep(wait)
+        return True
+
+
+def _finished(
+    claimed: list[ClaimedTask], outcomes: list[PairOutcome], failed: bool
+) -> list[ClaimedTask]:
+    by_metric = {outcome.metric: outcome for outcome in outcomes}
+    return [task for task in claimed if by_metric[task.metric].failed is failed]

@@ -1,0 +1,120 @@
+"""What the executor needs from a kind of target (a trace, a session): a small registry.
+
+The executor is generic: it claims a target's (target, metric) tasks, asks the target type's
+``TargetEvaluator`` for one outcome per metric, then, in one transaction, has the evaluator
+write its score rows and marks the tasks DONE or FAILED. TRACE is registered by
+``engine.trace_target``; session runs register ``"SESSION"`` the same way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sightline.config import Settings
+from sightline.db.session import SessionFactory
+from sightline.engine.budget import Budget
+from sightline.engine.errors import (
+    BudgetExhausted,
+    ContextOverflow,
+    EngineError,
+    JudgeAuthError,
+    JudgeModelError,
+    RetryableJudgeError,
+    UnparseableAnswer,
+)
+from sightline.engine.judge.types import JudgeClient, Usage
+
+# Failure codes: the reason of a FAILED score starts with one (context_overflow and
+# budget_exhausted are the whole reason), and metadata["error"] holds it.
+CONTEXT_OVERFLOW = "context_overflow"
+BUDGET_EXHAUSTED = "budget_exhausted"
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """One run as an executor works on it: shared by every target of the run."""
+
+    run_id: uuid.UUID
+    project_id: uuid.UUID
+    target_type: str
+    metric_names: tuple[str, ...]
+    filters: Mapping[str, Any]
+    model: str
+    judge: JudgeClient
+    budget: Budget
+    settings: Settings
+    session_factory: SessionFactory
+
+
+@dataclass(frozen=True, slots=True)
+class PairOutcome:
+    """The result of one (target, metric) pair: a score, or a failure with its reason."""
+
+    metric: str
+    score: float | None
+    reason: str | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
+    store: bool = True  # False when there is nothing to attach a score to (target gone)
+    # Values the evaluator's evaluate() hands to its write() (not stored as metadata).
+    context: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return self.score is None
+
+    @classmethod
+    def failure(cls, metric: str, error: BaseException, *, store: bool = True) -> PairOutcome:
+        code, reason = describe_failure(error)
+        return cls(metric, None, reason, {"error": code}, store=store)
+
+
+class TargetMissing(EngineError):
+    """The target was deleted after the run was created."""
+
+
+def describe_failure(error: BaseException) -> tuple[str, str]:
+    """(code, reason) for a failed pair; the reason is what the user reads on the score."""
+    if isinstance(error, ContextOverflow):
+        return CONTEXT_OVERFLOW, CONTEXT_OVERFLOW
+    if isinstance(error, BudgetExhausted):
+        return BUDGET_EXHAUSTED, BUDGET_EXHAUSTED
+    for kind, code in (
+        (TargetMissing, "target_missing"),
+        (JudgeAuthError, "judge_auth_error"),
+        (JudgeModelError, "judge_model_error"),
+        (UnparseableAnswer, "unparseable_answer"),
+        (RetryableJudgeError, "judge_unavailable"),
+        (EngineError, "metric_error"),
+    ):
+        if isinstance(error, kind):
+            return code, f"{code}: {error}"
+    return "internal_error", f"internal_error: {type(error).__name__}: {error}"
+
+
+class TargetEvaluator(Protocol):
+    async def evaluate(
+        self, ctx: RunContext, target_id: str, metrics: Sequence[str]
+    ) -> list[PairOutcome]:
+        """One outcome per metric; metric failures are outcomes, never exceptions."""
+
+    async def write(
+        self, session: AsyncSession, ctx: RunContext, target_id: str, outcomes: list[PairOutcome]
+    ) -> None:
+        """Upsert the score rows of ``outcomes`` (inside the executor's transaction)."""
+
+
+_EVALUATORS: dict[str, TargetEvaluator] = {}
+
+
+def register_target_evaluator(target_type: str, evaluator: TargetEvaluator) -> None:
+    _EVALUATORS[target_type] = evaluator
+
+
+def get_target_evaluator(target_type: str) -> TargetEvaluator | None:
+    return _EVALUATORS.get(target_type)

@@ -1,0 +1,320 @@
+"""All SQL on eval runs and their (target, metric) tasks."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, case, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sightline.db.models import EvalRun, EvalTask, SessionScore, TraceScore
+from sightline.db.types import utcnow
+
+UNFINISHED_RUN_STATUSES = ("PENDING", "RUNNING")
+UNFINISHED_TASK_STATUSES = ("PENDING", "RUNNING")
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedTask:
+    id: int
+    target_id: str
+    metric: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunCounters:
+    total_pairs: int
+    done_pairs: int
+    failed_pairs: int
+    unfinished_pairs: int
+    evaluated_targets: int
+    judge_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+
+# -- runs -------------------------------------------------------------------------------
+
+
+async def add_run(session: AsyncSession, run: EvalRun) -> None:
+    session.add(run)
+    await session.flush()
+
+
+async def get_run(
+    session: AsyncSession, project_id: uuid.UUID, run_id: uuid.UUID, target_type: str | None
+) -> EvalRun | None:
+    stmt = select(EvalRun).where(EvalRun.id == run_id, EvalRun.project_id == project_id)
+    if target_type is not None:
+        stmt = stmt.where(EvalRun.target_type == target_type)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_run_by_id(session: AsyncSession, run_id: uuid.UUID) -> EvalRun | None:
+    return await session.get(EvalRun, run_id, populate_existing=True)
+
+
+async def list_runs(
+    session: AsyncSession,
+    project_id: uuid.UUID,
+    target_type: str,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[EvalRun], int]:
+    where = [EvalRun.project_id == project_id, EvalRun.target_type == target_type]
+    if status is not None:
+        where.append(EvalRun.status == status)
+    total = (
+        await session.execute(select(func.count()).select_from(EvalRun).where(*where))
+    ).scalar_one()
+    rows = (
+        await session.execute(
+            select(EvalRun)
+            .where(*where)
+            .order_by(EvalRun.created_at.desc(), EvalRun.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    ).scalars()
+    return list(rows), int(total)
+
+
+async def delete_run(session: AsyncSession, run_id: uuid.UUID, *, with_scores: bool) -> None:
+    """Tasks go with the run; its scores too, or they stay with eval_run_id = NULL. The FKs
+    (CASCADE / SET NULL) say the same; doing it here keeps it explicit on both databases."""
+    for table in (TraceScore, SessionScore):
+        where = table.eval_run_id == run_id
+        if with_scores:
+            await session.execute(delete(table).where(where))
+        else:
+            await session.execute(
+                update(table).where(where).values(eval_run_id=None)
+                .execution_options(synchronize_session=False)
+            )  # fmt: skip
+    await session.execute(delete(EvalTask).where(EvalTask.run_id == run_id))
+    await session.execute(delete(EvalRun).where(EvalRun.id == run_id))
+
+
+async def list_unfinished_run_ids(session: AsyncSession) -> list[uuid.UUID]:
+    stmt = (
+        select(EvalRun.id)
+        .where(EvalRun.status.in_(UNFINISHED_RUN_STATUSES))
+        .order_by(EvalRun.created_at)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def mark_run_running(session: AsyncSession, run_id: uuid.UUID) -> None:
+    await session.execute(
+        update(EvalRun)
+        .where(EvalRun.id == run_id, EvalRun.status == "PENDING")
+        .values(status="RUNNING", started_at=utcnow(), completed_at=None)
+    )
+
+
+async def finish_run(
+    session: AsyncSession, run_id: uuid.UUID, status: str, error_message: str | None
+) -> None:
+    await session.execute(
+        update(EvalRun)
+        .where(EvalRun.id == run_id, EvalRun.status.in_(UNFINISHED_RUN_STATUSES))
+        .values(status=status, error_message=error_message, completed_at=utcnow())
+    )
+
+
+# -- tasks ------------------------------------------------------------------------------
+
+
+async def add_tasks(
+    session: AsyncSession,
+    run_id: uuid.UUID,
+    project_id: uuid.UUID,
+    pairs: Sequence[tuple[str, str]],
+) -> None:
+    now = utcnow()
+    positions: dict[str, int] = {}
+    rows = []
+    for target_id, metric in pairs:
+        position = positions.setdefault(target_id, len(positions))
+        rows.append(
+            {
+                "run_id": run_id,
+                "project_id": project_id,
+                "target_id": target_id,
+                "metric": metric,
+                "position": position,
+                "status": "PENDING",
+                "attempts": 0,
+                "updated_at": now,
+            }
+        )
+    for start in range(0, len(rows), 1000):
+        await session.execute(insert(EvalTask), rows[start : start + 1000])
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        EvalTask.status == "PENDING",
+        and_(EvalTask.status == "RUNNING", EvalTask.lease_expires_at < now),
+    )
+
+
+async def claim_targets(
+    session: AsyncSession, run_id: uuid.UUID, max_targets: int, lease_until: datetime
+) -> list[ClaimedTask]:
+    """Claim every claimable task of the next ``max_targets`` targets, in target order.
+
+    The condition is repeated in the UPDATE itself, so when two workers pick the same rows
+    only one of them changes (and gets back) each row.
+    """
+    now = utcnow()
+    targets = (
+        select(EvalTask.target_id)
+        .where(EvalTask.run_id == run_id, _claimable(now))
+        .group_by(EvalTask.target_id)
+        .order_by(func.min(EvalTask.position))
+        .limit(max_targets)
+        .scalar_subquery()
+    )
+    stmt = (
+        update(EvalTask)
+        .where(EvalTask.run_id == run_id, EvalTask.target_id.in_(targets), _claimable(now))
+        .values(
+            status="RUNNING",
+            lease_expires_at=lease_until,
+            attempts=EvalTask.attempts + 1,
+            updated_at=now,
+        )
+        .returning(EvalTask.id, EvalTask.target_id, EvalTask.metric, EvalTask.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    rows = (await session.execute(stmt)).all()
+    return [ClaimedTask(r.id, r.target_id, r.metric, r.attempts) for r in rows]
+
+
+async def renew_leases(
+    session: AsyncSession, task_ids: Sequence[int], lease_until: datetime
+) -> int:
+    if not task_ids:
+        return 0
+    result = await session.execute(
+        update(EvalTask)
+        .where(EvalTask.id.in_(task_ids), EvalTask.status == "RUNNING")
+        .values(lease_expires_at=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)
+
+
+async def release_tasks(session: AsyncSession, task_ids: Sequence[int]) -> None:
+    """Give claimed tasks back (a worker shutting down): claimable at once, no lease wait."""
+    if task_ids:
+        await session.execute(
+            update(EvalTask)
+            .where(EvalTask.id.in_(task_ids), EvalTask.status == "RUNNING")
+            .values(status="PENDING", lease_expires_at=None, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def finish_tasks(session: AsyncSession, task_ids: Sequence[int], status: str) -> None:
+    if task_ids:
+        await session.execute(
+            update(EvalTask)
+            .where(EvalTask.id.in_(task_ids))
+            .values(status=status, lease_expires_at=None, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def next_lease_expiry(session: AsyncSession, run_id: uuid.UUID) -> datetime | None:
+    stmt = select(func.min(EvalTask.lease_expires_at)).where(
+        EvalTask.run_id == run_id, EvalTask.status == "RUNNING"
+    )
+    value = (await session.execute(stmt)).scalar_one_or_none()
+    return value
+
+
+async def failed_pairs(session: AsyncSession, run_id: uuid.UUID) -> list[tuple[str, str]]:
+    stmt = (
+        select(EvalTask.target_id, EvalTask.metric)
+        .where(EvalTask.run_id == run_id, EvalTask.status == "FAILED")
+        .order_by(EvalTask.position, EvalTask.metric)
+    )
+    return [(r.target_id, r.metric) for r in (await session.execute(stmt)).all()]
+
+
+async def compute_counters(session: AsyncSession, run_id: uuid.UUID) -> RunCounters:
+    unfinished = EvalTask.status.in_(UNFINISHED_TASK_STATUSES)
+    pairs = (
+        await session.execute(
+            select(
+                func.count(),
+                func.count(case((EvalTask.status == "DONE", 1))),
+                func.count(case((EvalTask.status == "FAILED", 1))),
+                func.count(case((unfinished, 1))),
+            ).where(EvalTask.run_id == run_id)
+        )
+    ).one()
+    open_targets = (
+        select(EvalTask.target_id)
+        .where(EvalTask.run_id == run_id)
+        .group_by(EvalTask.target_id)
+        .having(func.count(case((unfinished, 1))) == 0)
+        .subquery()
+    )
+    evaluated = (await session.execute(select(func.count()).select_from(open_targets))).scalar_one()
+    calls, prompt, completion, cost = 0, 0, 0, 0.0
+    for table in (TraceScore, SessionScore):
+        sums = (
+            await session.execute(
+                select(
+                    func.coalesce(func.sum(table.judge_calls), 0),
+                    func.coalesce(func.sum(table.prompt_tokens), 0),
+                    func.coalesce(func.sum(table.completion_tokens), 0),
+                    func.coalesce(func.sum(table.cost_usd), 0.0),
+                ).where(table.eval_run_id == run_id)
+            )
+        ).one()
+        calls += int(sums[0])
+        prompt += int(sums[1])
+        completion += int(sums[2])
+        cost += float(sums[3])
+    return RunCounters(
+        total_pairs=int(pairs[0]),
+        done_pairs=int(pairs[1]),
+        failed_pairs=int(pairs[2]),
+        unfinished_pairs=int(pairs[3]),
+        evaluated_targets=int(evaluated),
+        judge_calls=calls,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        cost_usd=cost,
+    )
+
+
+async def store_counters(session: AsyncSession, run_id: uuid.UUID, counters: RunCounters) -> None:
+    await session.execute(
+        update(EvalRun)
+        .where(EvalRun.id == run_id)
+        .values(
+            evaluated_count=counters.evaluated_targets,
+            failed_count=counters.failed_pairs,
+            judge_calls=counters.judge_calls,
+            prompt_tokens=counters.prompt_tokens,
+            completion_tokens=counters.completion_tokens,
+            cost_usd=counters.cost_usd,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def run_exists(session: AsyncSession, run_id: uuid.UUID) -> bool:
+    found = await session.execute(select(EvalRun.id).where(EvalRun.id == run_id))
+    return found.scalar_one_or_none() is not None

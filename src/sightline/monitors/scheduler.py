@@ -1,0 +1,138 @@
+"""The scheduler: each tick turns due monitors into runs. Safe to run several at once.
+
+A due monitor is claimed with a conditional UPDATE (``SET next_run_at = :new WHERE id = :id
+AND next_run_at = :old AND status = 'ACTIVE'``) in the same transaction that spawns its run,
+so of several schedulers exactly one fires it, a monitor paused meanwhile never fires, and a
+crash before the commit loses nothing (the claim rolls back and the next tick fires it).
+``next_run_at`` moves along the cadence from the *scheduled* time (no drift) to the first
+due time after now (missed ticks fire once). The clock is injectable for tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sightline.config import Settings
+from sightline.db.session import SessionFactory, transaction
+from sightline.db.types import utcnow
+from sightline.engine.queue import JobQueue
+from sightline.monitors import repository as repo
+from sightline.monitors.cadence import advance
+from sightline.monitors.spawn import Skipped, SpawnContext, spawn_run
+
+logger = logging.getLogger("sightline.scheduler")
+
+BATCH_SIZE = 100
+
+
+@dataclass
+class TickReport:
+    fired: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)  # (monitor, run)
+    skipped: list[tuple[uuid.UUID, str]] = field(default_factory=list)
+    failed: list[tuple[uuid.UUID, str]] = field(default_factory=list)
+    lost_claims: int = 0  # due monitors another scheduler claimed first
+
+
+class Scheduler:
+    def __init__(
+        self,
+        factory: SessionFactory,
+        settings: Settings,
+        queue: JobQueue,
+        *,
+        now: Callable[[], datetime] = utcnow,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self._factory = factory
+        self._context = SpawnContext(settings, queue, now)
+        self._now = now
+        self._batch_size = batch_size
+
+    async def tick(self) -> TickReport:
+        now = self._now()
+        report = TickReport()
+        async with self._factory() as session:
+            due = await repo.list_due(session, now, self._batch_size)
+        for monitor_id, due_at, cadence in due:
+            try:
+                await self._fire(monitor_id, due_at, advance(cadence, due_at, now), report)
+            except Exception as exc:
+                logger.exception("monitor %s could not be run", monitor_id)
+                report.failed.append((monitor_id, str(exc)))
+                await self._record_failure(monitor_id, due_at, cadence, now, exc)
+        return report
+
+    async def _fire(
+        self, monitor_id: uuid.UUID, due_at: datetime, next_run_at: datetime, report: TickReport
+    ) -> None:
+        async with transaction(self._factory) as session:
+            if not await repo.claim_due(session, monitor_id, due_at, next_run_at):
+                report.lost_claims += 1
+                return
+            monitor = await repo.get_monitor_by_id(session, monitor_id)
+            assert monitor is not None  # the claim just matched it
+            outcome = await spawn_run(session, monitor, self._context, scheduled=True)
+            if isinstance(outcome, Skipped):
+                monitor.last_skip_reason = outcome.reason
+                monitor.last_skip_at = self._now()
+                report.skipped.append((monitor_id, outcome.reason))
+                logger.info("monitor %s skipped: %s", monitor_id, outcome.reason)
+            else:
+                report.fired.append((monitor_id, outcome.id))
+                logger.info("monitor %s started run %s", monitor_id, outcome.id)
+
+    async def _record_failure(
+        self,
+        monitor_id: uuid.UUID,
+        due_at: datetime,
+        cadence: str,
+        now: datetime,
+        error: Exception,
+    ) -> None:
+        """Move the monitor on anyway, so one broken monitor cannot fail every tick."""
+        try:
+            async with transaction(self._factory) as session:
+                if await repo.claim_due(session, monitor_id, due_at, advance(cadence, due_at, now)):
+                    monitor = await repo.get_monitor_by_id(session, monitor_id)
+                    if monitor is not None:
+                        monitor.last_skip_reason = f"Run could not be started: {error}"[:2000]
+                        monitor.last_skip_at = now
+        except Exception:
+            logger.exception("could not record the failure of monitor %s", monitor_id)
+
+    async def run_forever(self, interval_seconds: float) -> None:
+        logger.info("scheduler started (every %ss)", interval_seconds)
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may be briefly unreachable; try next tick
+                logger.exception("scheduler tick failed")
+            await asyncio.sleep(interval_seconds)
+
+
+def start_in_process(
+    factory: SessionFactory, settings: Settings, queue: JobQueue
+) -> asyncio.Task[None] | None:
+    """The `serve` scheduler loop (SIGHTLINE_RUN_SCHEDULER, every
+    SIGHTLINE_SCHEDULER_INTERVAL_SECONDS); None when switched off."""
+    if not settings.run_scheduler:
+        return None
+    scheduler = Scheduler(factory, settings, queue)
+    return asyncio.create_task(
+        scheduler.run_forever(settings.scheduler_interval_seconds), name="monitor-scheduler"
+    )
+
+
+async def stop_task(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,167 @@
+"""Turning a monitor into a run: resolve its targets, skip what need not be judged again,
+and store the run with exactly the (target, metric) pairs to evaluate.
+
+Decision order: filters match nothing → skip; ``only_if_changed`` and no trace ingested since
+the previous run → skip; deterministic sample; ``only_unscored`` drops pairs that already have
+a SUCCESS score from the same judge model → skip if none are left. A skip is recorded on the
+monitor (``last_skip_reason``) by the scheduler, never a failed run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sightline.config import Settings
+from sightline.db.models import EvalMonitor, EvalRun
+from sightline.engine.metrics import get_metric
+from sightline.engine.queue import JobQueue
+from sightline.evals import service as evals
+from sightline.evals import session_repository as session_repo
+from sightline.evals import target_repository as trace_repo
+from sightline.evals.providers import check_embedding_model, check_judge_model
+from sightline.monitors import repository as repo
+
+WEIGHTS_KEY = "signal_weights"
+MAX_NAME = 255
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpawnContext:
+    settings: Settings
+    queue: JobQueue
+    now: Callable[[], datetime]
+
+
+def check_models(settings: Settings, monitor: EvalMonitor) -> str:
+    """The resolved judge model, or a 422 naming what to configure (at create, PATCH and
+    every spawn: an unreachable judge must not produce runs that fail every pair)."""
+    model = check_judge_model(settings, monitor.model)
+    if monitor.target_type == "SESSION" or any(
+        get_metric(name).uses_embeddings for name in monitor.metric_names
+    ):
+        check_embedding_model(settings)  # session signals include coherence
+    return model
+
+
+async def _targets(
+    session: AsyncSession, monitor: EvalMonitor, filters: dict[str, object]
+) -> list[str]:
+    if monitor.target_type == "TRACE":
+        ids = await trace_repo.match_trace_ids(session, monitor.project_id, dict(filters))
+        return [str(trace_id) for trace_id in ids]
+    return await session_repo.list_session_ids(session, monitor.project_id, dict(filters))
+
+
+async def _changed_since(
+    session: AsyncSession, monitor: EvalMonitor, filters: dict[str, object], since: datetime
+) -> bool:
+    if monitor.target_type == "TRACE":
+        return await repo.any_trace_ingested_since(
+            session, monitor.project_id, dict(filters), since
+        )
+    changed = await session_repo.list_changed_session_ids(
+        session, monitor.project_id, dict(filters), since
+    )
+    return bool(changed)
+
+
+async def _unscored_pairs(
+    session: AsyncSession,
+    monitor: EvalMonitor,
+    targets: Sequence[str],
+    model: str,
+) -> list[tuple[str, str]]:
+    metrics = list(monitor.metric_names)
+    if monitor.target_type == "TRACE":
+        ids = [uuid.UUID(t) for t in targets]
+        scored = await repo.list_scored_trace_pairs(
+            session, monitor.project_id, ids, metrics, model
+        )
+        return [(t, m) for t in targets for m in metrics if (uuid.UUID(t), m) not in scored]
+    # A session is judged again once it has grown since its last successful score.
+    scored_at = await repo.list_session_scored_at(session, monitor.project_id, metrics, model)
+    grown = await session_repo.last_ingested_by_session(session, monitor.project_id, targets)
+    return [
+        (sid, metric)
+        for sid in targets
+        for metric in metrics
+        if (at := scored_at.get((sid, metric))) is None or grown.get(sid, at) > at
+    ]
+
+
+async def spawn_run(
+    session: AsyncSession, monitor: EvalMonitor, context: SpawnContext, *, scheduled: bool
+) -> EvalRun | Skipped:
+    noun = "traces" if monitor.target_type == "TRACE" else "sessions"
+    filters = {k: v for k, v in (monitor.filters or {}).items() if k != WEIGHTS_KEY}
+    model = check_models(context.settings, monitor)
+
+    targets = await _targets(session, monitor, filters)
+    if not targets:
+        return Skipped(f"No {noun} match the monitor's filters.")
+    if scheduled and monitor.only_if_changed:
+        since = await repo.last_spawned_at(session, monitor.id)
+        if since is not None and not await _changed_since(session, monitor, filters, since):
+            return Skipped(f"No {noun} were ingested since the last run ({since.isoformat()}).")
+    targets = [t for t in targets if evals.in_sample(str(monitor.id), t, monitor.sampling_rate)]
+    if not targets:
+        return Skipped(f"The {monitor.sampling_rate:g} sample of the matching {noun} is empty.")
+    if monitor.only_unscored:
+        pairs = await _unscored_pairs(session, monitor, targets, model)
+        if not pairs:
+            return Skipped(
+                f"Every matching {noun[:-1]} already has a successful score for "
+                f"{', '.join(monitor.metric_names)} from {model}."
+            )
+    else:
+        pairs = [(t, m) for t in targets for m in monitor.metric_names]
+    pairs = _cap(pairs, context.settings.max_run_targets)
+    return await _create_run(session, monitor, context, model, pairs)
+
+
+def _cap(pairs: list[tuple[str, str]], max_targets: int) -> list[tuple[str, str]]:
+    """At most ``max_targets`` targets per run, oldest first; with only_unscored the rest
+    are picked up by the next ticks."""
+    kept: dict[str, None] = {}
+    capped = []
+    for target, metric in pairs:
+        if target not in kept and len(kept) >= max_targets:
+            continue
+        kept[target] = None
+        capped.append((target, metric))
+    return capped
+
+
+async def _create_run(
+    session: AsyncSession,
+    monitor: EvalMonitor,
+    context: SpawnContext,
+    model: str,
+    pairs: list[tuple[str, str]],
+) -> EvalRun:
+    run = await evals.create_run_with_targets(
+        session, monitor.project_id,
+        queue=context.queue, target_type=monitor.target_type,
+        target_ids=[target for target, _ in pairs], metric_names=list(monitor.metric_names),
+        filters=dict(monitor.filters or {}), model=model, sampling_rate=monitor.sampling_rate,
+        sample_salt=str(monitor.id), name=f"[Monitor] {monitor.name}"[:MAX_NAME],
+        monitor_id=monitor.id, max_cost_usd=monitor.max_cost_usd, pairs=pairs,
+    )  # fmt: skip
+    now = context.now()
+    monitor.last_run_at = now
+    monitor.last_run_id = run.id
+    monitor.last_skip_reason = None
+    monitor.last_skip_at = None
+    monitor.updated_at = now
+    await session.flush()
+    return run

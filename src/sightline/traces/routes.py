@@ -1,0 +1,200 @@
+"""HTTP routes of traces and sessions, at the root paths PandaProbe's clients call.
+Static paths are declared before `/traces/{trace_id}` so they are not read as IDs.
+Write routes take the write guard (see dependencies.py) once their input is validated."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+
+from sightline.api_types import Page
+from sightline.db.types import utcnow
+from sightline.identity.dependencies import ScopeDep, SessionDep, SettingsDep
+from sightline.traces import analytics_service, batch, service, session_service
+from sightline.traces import filters as f
+from sightline.traces.analytics_schemas import UserSummary
+from sightline.traces.analytics_service import Analytics
+from sightline.traces.dependencies import WriteGuardDep
+from sightline.traces.schemas import (
+    Deleted,
+    SpanBatch,
+    SpanIds,
+    SpanRead,
+    SpanUpdate,
+    TraceAccepted,
+    TraceBatchCreate,
+    TraceBatchResult,
+    TraceCreate,
+    TraceIds,
+    TraceListItem,
+    TraceRead,
+    TraceTagsUpdate,
+    TraceUpdate,
+    Updated,
+)
+from sightline.traces.session_schemas import SessionBucket, SessionDetail, SessionSummary
+from sightline.traces.validation import CleanStr
+
+router = APIRouter(tags=["traces"])
+
+PageDep = Annotated[f.Page, Depends(f.page)]
+WindowDep = Annotated[f.Window, Depends(f.window)]
+SessionIdPath = Annotated[CleanStr, Path()]
+
+
+@router.post("/traces", status_code=202)
+async def create_trace(
+    request: Request, trace: TraceCreate, guard: WriteGuardDep, session: SessionDep, scope: ScopeDep
+) -> TraceAccepted:
+    """Stored before the answer (synchronously), so the trace is readable at once."""
+    await guard.acquire()
+    await service.ingest_trace(session, scope, trace)
+    task_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
+    return TraceAccepted(trace_id=trace.trace_id, task_id=task_id)
+
+
+@router.post("/traces/batch")
+async def create_traces(
+    body: TraceBatchCreate,
+    guard: WriteGuardDep,
+    session: SessionDep,
+    scope: ScopeDep,
+    settings: SettingsDep,
+) -> TraceBatchResult:
+    await guard.acquire()
+    return await batch.ingest_batch(
+        session, scope.project_id, body.traces, utcnow(), settings.max_batch_traces
+    )
+
+
+@router.get("/traces")
+async def list_traces(
+    session: SessionDep,
+    scope: ScopeDep,
+    page: PageDep,
+    filters: Annotated[f.TraceFilters, Depends(f.trace_filters)],
+    sort_by: f.TraceSortBy = f.TraceSortBy.started_at,
+    sort_order: f.SortOrder = f.SortOrder.desc,
+) -> Page[TraceListItem]:
+    return await service.list_traces(session, scope, filters, sort_by, sort_order, page)
+
+
+@router.get("/traces/analytics")
+async def trace_analytics(
+    session: SessionDep,
+    scope: ScopeDep,
+    window: WindowDep,
+    metric: f.AnalyticsMetric = f.AnalyticsMetric.volume,
+) -> Analytics:
+    return await analytics_service.trace_analytics(session, scope, metric, window)
+
+
+@router.get("/traces/users")
+async def list_users(session: SessionDep, scope: ScopeDep, page: PageDep) -> Page[UserSummary]:
+    return await analytics_service.list_users(session, scope, page)
+
+
+@router.post("/traces/batch/delete")
+async def delete_traces(
+    body: TraceIds, guard: WriteGuardDep, session: SessionDep, scope: ScopeDep
+) -> Deleted:
+    await guard.acquire()
+    return await service.delete_traces(session, scope, body.trace_ids)
+
+
+@router.post("/traces/batch/tags")
+async def update_tags(
+    body: TraceTagsUpdate, guard: WriteGuardDep, session: SessionDep, scope: ScopeDep
+) -> Updated:
+    await guard.acquire()
+    return await service.update_tags(session, scope, body)
+
+
+@router.get("/traces/{trace_id}")
+async def get_trace(trace_id: uuid.UUID, session: SessionDep, scope: ScopeDep) -> TraceRead:
+    return await service.get_trace(session, scope, trace_id)
+
+
+@router.patch("/traces/{trace_id}")
+async def patch_trace(
+    trace_id: uuid.UUID,
+    body: TraceUpdate,
+    guard: WriteGuardDep,
+    session: SessionDep,
+    scope: ScopeDep,
+) -> TraceRead:
+    await guard.acquire()
+    return await service.patch_trace(session, scope, trace_id, body)
+
+
+@router.delete("/traces/{trace_id}", status_code=204)
+async def delete_trace(
+    trace_id: uuid.UUID, guard: WriteGuardDep, session: SessionDep, scope: ScopeDep
+) -> Response:
+    await guard.acquire()
+    await service.delete_trace(session, scope, trace_id)
+    return Response(status_code=204)
+
+
+@router.post("/traces/{trace_id}/spans", status_code=201)
+async def add_spans(
+    trace_id: uuid.UUID,
+    spans: SpanBatch,
+    guard: WriteGuardDep,
+    session: SessionDep,
+    scope: ScopeDep,
+) -> SpanIds:
+    await guard.acquire()
+    return await service.add_spans(session, scope, trace_id, spans.root)
+
+
+@router.patch("/traces/{trace_id}/spans/{span_id}")
+async def patch_span(
+    trace_id: uuid.UUID,
+    span_id: uuid.UUID,
+    body: SpanUpdate,
+    guard: WriteGuardDep,
+    session: SessionDep,
+    scope: ScopeDep,
+) -> SpanRead:
+    await guard.acquire()
+    return await service.patch_span(session, scope, trace_id, span_id, body)
+
+
+@router.get("/sessions", tags=["sessions"])
+async def list_sessions(
+    session: SessionDep,
+    scope: ScopeDep,
+    page: PageDep,
+    filters: Annotated[f.SessionFilters, Depends(f.session_filters)],
+    sort_by: f.SessionSortBy = f.SessionSortBy.recent,
+    sort_order: f.SortOrder = f.SortOrder.desc,
+) -> Page[SessionSummary]:
+    return await session_service.list_sessions(session, scope, filters, sort_by, sort_order, page)
+
+
+@router.get("/sessions/analytics", tags=["sessions"])
+async def session_analytics(
+    session: SessionDep, scope: ScopeDep, window: WindowDep
+) -> list[SessionBucket]:
+    return await session_service.session_analytics(session, scope, window)
+
+
+@router.get("/sessions/{session_id}", tags=["sessions"])
+async def get_session(
+    session_id: SessionIdPath,
+    session: SessionDep,
+    scope: ScopeDep,
+    page: Annotated[f.Page, Depends(f.session_page)],
+) -> SessionDetail:
+    return await session_service.get_session(session, scope, session_id, page)
+
+
+@router.delete("/sessions/{session_id}", tags=["sessions"])
+async def delete_session(
+    session_id: SessionIdPath, guard: WriteGuardDep, session: SessionDep, scope: ScopeDep
+) -> Deleted:
+    await guard.acquire()
+    return Deleted(deleted=await session_service.delete_session(session, scope, session_id))

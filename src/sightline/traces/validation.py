@@ -1,0 +1,72 @@
+"""Field types and limits for trace ingestion.
+
+Everything accepted here must be storable on both databases: PostgreSQL's JSONB rejects
+NUL characters and NaN, and neither driver can encode lone UTF-16 surrogates, so all of
+those are refused with a 422 that names the field instead of failing later with a 500.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    Field,
+    Strict,
+    StringConstraints,
+)
+
+from sightline.api_types import Timestamp
+
+MAX_NAME_CHARS = 512
+MAX_SHORT_CHARS = 255
+MAX_TAGS = 100
+MAX_TAG_CHARS = 255
+MAX_SPANS_PER_REQUEST = 500
+MAX_IDS_PER_REQUEST = 500
+# Token counts land in 32-bit integer columns.
+MAX_TOKEN_COUNT = 2**31 - 1
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _check_text(value: str) -> str:
+    if _UNSTORABLE.search(value) is not None:
+        if "\x00" in value:
+            raise ValueError("must not contain NUL (\\u0000) characters")
+        raise ValueError("must not contain unpaired UTF-16 surrogates")
+    return value
+
+
+def _check_json(value: Any) -> Any:
+    """Walks any JSON value iteratively (deep nesting cannot overflow the stack)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            _check_text(item)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                _check_text(str(key))
+                stack.append(child)
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("must not contain NaN or Infinity")
+    return value
+
+
+Instant = Timestamp
+CleanStr = Annotated[str, AfterValidator(_check_text)]
+Name = Annotated[CleanStr, StringConstraints(min_length=1, max_length=MAX_NAME_CHARS)]
+ShortStr = Annotated[CleanStr, StringConstraints(max_length=MAX_SHORT_CHARS)]
+Tag = Annotated[CleanStr, StringConstraints(min_length=1, max_length=MAX_TAG_CHARS)]
+Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS)]
+JsonValue = Annotated[Any, AfterValidator(_check_json)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_check_json)]
+TokenCount = Annotated[int, Strict(), Field(ge=0, le=MAX_TOKEN_COUNT)]
+TokenUsage = dict[CleanStr, TokenCount]
+CostValue = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+Cost = dict[CleanStr, CostValue]

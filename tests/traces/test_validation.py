@@ -1,0 +1,331 @@
+"""Bad input: a 422 (or 413) naming the field and the problem, and nothing stored."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.conftest import Tenant
+from tests.traces.conftest import post_trace, span, total_traces, trace
+
+Body = dict[str, Any]
+
+
+def _set(path: str, value: Any) -> Callable[[Body], None]:
+    def apply(body: Body) -> None:
+        target: Any = body
+        *parents, last = path.split(".")
+        for part in parents:
+            target = target[int(part)] if part.isdigit() else target[part]
+        target[last] = value
+
+    return apply
+
+
+# (case id, mutation, field named in the error, words of the message)
+BAD_BODIES: list[tuple[str, Callable[[Body], None], str, str]] = [
+    (
+        "token float",
+        _set("spans.0.token_usage", {"prompt_tokens": 10.5}),
+        "spans -> 0 -> token_usage -> prompt_tokens",
+        "valid integer",
+    ),
+    (
+        "token string",
+        _set("spans.0.token_usage", {"completion_tokens": "abc"}),
+        "spans -> 0 -> token_usage -> completion_tokens",
+        "valid integer",
+    ),
+    (
+        "token bool",
+        _set("spans.0.token_usage", {"total_tokens": True}),
+        "spans -> 0 -> token_usage -> total_tokens",
+        "valid integer",
+    ),
+    (
+        "token negative",
+        _set("spans.0.token_usage", {"prompt_tokens": -1}),
+        "spans -> 0 -> token_usage -> prompt_tokens",
+        "greater than or equal to 0",
+    ),
+    (
+        "token huge",
+        _set("spans.0.token_usage", {"prompt_tokens": 2**40}),
+        "spans -> 0 -> token_usage -> prompt_tokens",
+        "less than or equal",
+    ),
+    (
+        "cost string",
+        _set("spans.0.cost", {"total": "0.1"}),
+        "spans -> 0 -> cost -> total",
+        "valid number",
+    ),
+    (
+        "cost bool",
+        _set("spans.0.cost", {"total": False}),
+        "spans -> 0 -> cost -> total",
+        "valid number",
+    ),
+    ("nul in name", _set("name", "bad\x00name"), "name", "NUL"),
+    ("nul in span name", _set("spans.0.name", "x\x00"), "spans -> 0 -> name", "NUL"),
+    ("nul in nested input", _set("input", {"messages": [{"content": "a\x00b"}]}), "input", "NUL"),
+    ("nul in metadata key", _set("metadata", {"k\x00": 1}), "metadata", "NUL"),
+    (
+        "nul in span output",
+        _set("spans.0.output", ["ok", {"deep": ["\x00"]}]),
+        "spans -> 0 -> output",
+        "NUL",
+    ),
+    ("nul in tag", _set("tags", ["a\x00"]), "tags -> 0", "NUL"),
+    ("nul in session_id", _set("session_id", "s\x00"), "session_id", "NUL"),
+    ("nul in span error", _set("spans.0.error", "\x00"), "spans -> 0 -> error", "NUL"),
+    ("name too long", _set("name", "n" * 513), "name", "at most 512"),
+    ("name empty", _set("name", ""), "name", "at least 1"),
+    ("span name too long", _set("spans.0.name", "n" * 513), "spans -> 0 -> name", "at most 512"),
+    ("session_id too long", _set("session_id", "s" * 256), "session_id", "at most 255"),
+    ("user_id too long", _set("user_id", "u" * 256), "user_id", "at most 255"),
+    ("environment too long", _set("environment", "e" * 256), "environment", "at most 255"),
+    ("release too long", _set("release", "r" * 256), "release", "at most 255"),
+    ("model too long", _set("spans.0.model", "m" * 256), "spans -> 0 -> model", "at most 255"),
+    ("too many tags", _set("tags", [f"t{i}" for i in range(101)]), "tags", "at most 100"),
+    ("tag too long", _set("tags", ["t" * 256]), "tags -> 0", "at most 255"),
+    ("too many spans", _set("spans", [span() for _ in range(501)]), "spans", "at most 500"),
+    ("unknown span kind", _set("spans.0.kind", "ROBOT"), "spans -> 0 -> kind", "'AGENT'"),
+    ("unknown span status", _set("spans.0.status", "FINE"), "spans -> 0 -> status", "'ERROR'"),
+    ("unknown trace status", _set("status", "DONE"), "status", "'COMPLETED'"),
+    ("bad started_at", _set("started_at", "yesterday"), "started_at", "datetime"),
+    (
+        "bad span ended_at",
+        _set("spans.0.ended_at", "2026-13-45"),
+        "spans -> 0 -> ended_at",
+        "datetime",
+    ),
+    (
+        "started_at past year 9999 in UTC",
+        _set("started_at", "9999-12-31T23:59:59-05:00"),
+        "started_at",
+        "out of range",
+    ),
+    (
+        "ended_at before year 1 in UTC",
+        _set("ended_at", "0001-01-01T00:00:00+05:00"),
+        "ended_at",
+        "out of range",
+    ),
+    ("bad trace_id", _set("trace_id", "not-a-uuid"), "trace_id", "UUID"),
+    ("bad span_id", _set("spans.0.span_id", "123"), "spans -> 0 -> span_id", "UUID"),
+    (
+        "bad parent_span_id",
+        _set("spans.0.parent_span_id", "x"),
+        "spans -> 0 -> parent_span_id",
+        "UUID",
+    ),
+    ("metadata not object", _set("metadata", ["a"]), "metadata", "valid dictionary"),
+    (
+        "model_parameters not object",
+        _set("spans.0.model_parameters", 3),
+        "spans -> 0 -> model_parameters",
+        "valid dictionary",
+    ),
+    ("missing name", lambda body: body.pop("name"), "name", "Field required"),
+    ("missing started_at", lambda body: body.pop("started_at"), "started_at", "Field required"),
+    ("null status", _set("status", None), "status", "'COMPLETED'"),
+]
+
+
+def _valid_body() -> Body:
+    return trace(spans=[span(token_usage={"prompt_tokens": 1}, cost={"total": 0.1})])
+
+
+async def _assert_nothing_stored(tenant: Tenant, body: Body) -> None:
+    assert await total_traces(tenant.client) == 0
+    trace_id = body.get("trace_id")
+    if isinstance(trace_id, str) and len(trace_id) == 36:
+        assert (await tenant.client.get(f"/traces/{trace_id}")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "words"),
+    [case[1:] for case in BAD_BODIES],
+    ids=[case[0] for case in BAD_BODIES],
+)
+async def test_bad_trace_body_is_refused(
+    tenant: Tenant, mutate: Callable[[Body], None], field: str, words: str
+) -> None:
+    body = _valid_body()
+    mutate(body)
+    response = await tenant.client.post("/traces", json=body)
+    assert response.status_code == 422, response.text
+    payload = response.json()
+    assert payload["detail"] == "Validation error"
+    fields = {e["field"]: e["message"] for e in payload["errors"]}
+    assert field in fields, payload
+    assert words in fields[field], payload
+    await _assert_nothing_stored(tenant, body)
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "words"),
+    [
+        (
+            '{"name": "n", "started_at": "2026-01-01T00:00:00Z", "input": {"x": NaN}}',
+            "input",
+            "NaN",
+        ),
+        (
+            '{"name": "n", "started_at": "2026-01-01T00:00:00Z", "output": [Infinity]}',
+            "output",
+            "NaN or Infinity",
+        ),
+        ('{"name": "bad \\ud800", "started_at": "2026-01-01T00:00:00Z"}', "name", "surrogate"),
+        (
+            '{"name": "n", "started_at": "2026-01-01T00:00:00Z", "metadata": {"k": "\\udfff"}}',
+            "metadata",
+            "surrogate",
+        ),
+    ],
+    ids=["nan", "infinity", "lone surrogate in name", "lone surrogate in metadata"],
+)
+async def test_unstorable_json_is_refused(tenant: Tenant, raw: str, field: str, words: str) -> None:
+    response = await tenant.client.post(
+        "/traces", content=raw, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    fields = {e["field"]: e["message"] for e in response.json()["errors"]}
+    assert words in fields[field]
+    assert await total_traces(tenant.client) == 0
+
+
+async def test_malformed_json_is_422(tenant: Tenant) -> None:
+    response = await tenant.client.post(
+        "/traces", content=b'{"name": ', headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["message"].startswith("Invalid JSON")
+
+
+async def test_duplicate_span_ids_in_one_body(tenant: Tenant) -> None:
+    one = span()
+    body = trace(spans=[one, dict(one)])
+    response = await tenant.client.post("/traces", json=body)
+    assert response.status_code == 422
+    assert "appears more than once" in response.json()["errors"][0]["message"]
+    await _assert_nothing_stored(tenant, body)
+
+
+async def test_extra_token_keys_and_unknown_fields_are_accepted(tenant: Tenant) -> None:
+    usage = {"prompt_tokens": 1, "completion_tokens": 2, "cache_read_tokens": 7, "x_tokens": 0}
+    body = trace(spans=[span(token_usage=usage, cost={"total": 1, "input": 0.5})], unknown=1)
+    assert (await tenant.client.post("/traces", json=body)).status_code == 202
+
+
+async def test_body_over_the_limit_is_413(tenant: Tenant) -> None:
+    settings = tenant.client._transport.app.state.settings  # type: ignore[attr-defined]
+    body = trace(input="x" * settings.max_body_bytes)
+    response = await tenant.client.post("/traces", json=body)
+    assert response.status_code == 413
+    assert "exceeds the limit" in response.json()["detail"]
+    await _assert_nothing_stored(tenant, body)
+
+
+async def test_bad_spans_body_stores_nothing(tenant: Tenant) -> None:
+    body = await post_trace(tenant.client, spans=[span()])
+    url = f"/traces/{body['trace_id']}/spans"
+    bad = [span(), span(token_usage={"prompt_tokens": 1.5})]
+    response = await tenant.client.post(url, json=bad)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "1 -> token_usage -> prompt_tokens"
+    too_many = await tenant.client.post(url, json=[span() for _ in range(501)])
+    assert too_many.status_code == 422
+    assert len((await tenant.client.get(f"/traces/{body['trace_id']}")).json()["spans"]) == 1
+
+
+async def test_bad_patch_bodies(tenant: Tenant) -> None:
+    body = await post_trace(tenant.client, spans=[span()])
+    url = f"/traces/{body['trace_id']}"
+    for patch, field in [
+        ({"status": "NOPE"}, "status"),
+        ({"name": "x" * 513}, "name"),
+        ({"ended_at": "later"}, "ended_at"),
+        ({"output": {"a": "\x00"}}, "output"),
+        ({"tags": ["t"] * 101}, "tags"),
+    ]:
+        response = await tenant.client.patch(url, json=patch)
+        assert response.status_code == 422, patch
+        assert response.json()["errors"][0]["field"] == field
+    span_url = f"{url}/spans/{body['spans'][0]['span_id']}"
+    response = await tenant.client.patch(span_url, json={"token_usage": {"prompt_tokens": "1"}})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "token_usage -> prompt_tokens"
+    stored = (await tenant.client.get(url)).json()
+    assert stored["name"] == body["name"] and stored["status"] == "COMPLETED"
+
+
+BAD_QUERIES = [
+    ("/traces", {"status": "FOO"}, "query -> status"),
+    ("/traces", {"started_after": "not-a-date"}, "query -> started_after"),
+    ("/traces", {"started_before": "2026-02-30"}, "query -> started_before"),
+    ("/traces", {"limit": "0"}, "query -> limit"),
+    ("/traces", {"limit": "201"}, "query -> limit"),
+    ("/traces", {"offset": "-1"}, "query -> offset"),
+    ("/traces", {"sort_by": "cost"}, "query -> sort_by"),
+    ("/traces", {"sort_order": "up"}, "query -> sort_order"),
+    ("/traces", {"name": "a\x00"}, "query -> name"),
+    ("/traces/users", {"limit": "500"}, "query -> limit"),
+    ("/traces/analytics", {"started_before": "2026-01-02"}, "query -> started_after"),
+    (
+        "/traces/analytics",
+        {"started_after": "2026-01-01", "started_before": "2026-01-02", "metric": "speed"},
+        "query -> metric",
+    ),
+    (
+        "/traces/analytics",
+        {"started_after": "2026-01-01", "started_before": "2026-01-02", "granularity": "month"},
+        "query -> granularity",
+    ),
+    ("/sessions", {"has_error": "maybe"}, "query -> has_error"),
+    ("/sessions", {"sort_by": "started_at"}, "query -> sort_by"),
+    (
+        "/sessions/analytics",
+        {"started_after": "x", "started_before": "2026-01-02"},
+        "query -> started_after",
+    ),
+    ("/sessions/s-1", {"limit": "1001"}, "query -> limit"),
+    ("/traces", {"started_after": "0001-01-01T00:00:00+05:00"}, "query -> started_after"),
+    ("/traces", {"tags": "a\x00"}, "query -> tags -> 0"),
+    ("/sessions/a%00b", {}, "path -> session_id"),
+    ("/traces/not-a-uuid", {}, "path -> trace_id"),
+]
+
+
+@pytest.mark.parametrize(("path", "params", "field"), BAD_QUERIES)
+async def test_bad_query_is_422(
+    tenant: Tenant, path: str, params: dict[str, str], field: str
+) -> None:
+    response = await tenant.client.get(path, params=params)
+    assert response.status_code == 422, response.text
+    assert field in {e["field"] for e in response.json()["errors"]}
+
+
+async def test_inverted_analytics_window_is_422(tenant: Tenant) -> None:
+    response = await tenant.client.get(
+        "/traces/analytics",
+        params={"started_after": "2026-01-02", "started_before": "2026-01-01"},
+    )
+    assert response.status_code == 422
+    assert "started_before" in response.json()["detail"]
+
+
+async def test_batch_id_lists_are_bounded(tenant: Tenant) -> None:
+    ids = [str(uuid.uuid4()) for _ in range(501)]
+    for path, extra in [("/traces/batch/delete", {}), ("/traces/batch/tags", {"add_tags": ["a"]})]:
+        response = await tenant.client.post(path, json={"trace_ids": ids, **extra})
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "trace_ids"
+        empty = await tenant.client.post(path, json={"trace_ids": [], **extra})
+        assert empty.status_code == 422
+    bad = await tenant.client.post("/traces/batch/delete", json={"trace_ids": ["nope"]})
+    assert bad.json()["errors"][0]["field"] == "trace_ids -> 0"
