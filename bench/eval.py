@@ -125,6 +125,7 @@ async def _scenario_unlimited(args: argparse.Namespace) -> None:
     ):
         async with httpx.AsyncClient(base_url=server.base_url, headers=HEADERS, timeout=60) as c:
             trace_ids = await _ingest(c, args.traces)
+            await asyncio.sleep(2)  # let ingestion's after-work settle before measuring
             judge.reset()
             judge.answers["TaskAnswer"] = _task_of
             first = await _run(c, trace_ids, use_cache=True)

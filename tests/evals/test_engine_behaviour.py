@@ -200,3 +200,16 @@ async def test_judge_cache_is_durable_across_restarts(
             second = await wait_for_run(client, (await _batch(client, trace_ids))["id"])
     assert second["status"] == "COMPLETED" and second["judge_calls"] == 0
     assert len(judge.chat_requests()) == 6
+
+
+async def test_nul_characters_in_judge_answers_are_stored_safely(
+    et: Tenant, eval_client: httpx.AsyncClient, judge: FakeJudgeServer
+) -> None:
+    trace_ids = await create_traces(eval_client, 1)
+    judge.answers["ConfidenceAnswer"] = {"confidence": 0.7, "reason": "odd\u0000answer"}
+    run = await wait_for_run(
+        eval_client, (await _batch(eval_client, trace_ids, metrics=["confidence"]))["id"]
+    )
+    assert run["status"] == "COMPLETED"
+    [score] = await _scores(eval_client, run["id"])
+    assert score["value"] == "0.7" and score["reason"] == "oddanswer"

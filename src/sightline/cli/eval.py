@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -162,10 +163,14 @@ def show(
     api_key: str = ApiKeyOption,
     project: str = ProjectOption,
 ) -> None:
-    """Show a run: status, counters, cost, and per-metric results."""
+    """Show a run (trace or session): status, counters, cost, and per-metric results."""
     with _client(endpoint, api_key, project) as client:
-        run = _call(client, "GET", f"/evaluations/trace-runs/{run_id}")
-        scores = _call(client, "GET", f"/evaluations/trace-runs/{run_id}/scores")
+        kind = "trace"
+        with contextlib.suppress(httpx.HTTPError):
+            if client.get(f"/evaluations/trace-runs/{run_id}").status_code == 404:
+                kind = "session"
+        run = _call(client, "GET", f"/evaluations/{kind}-runs/{run_id}")
+        scores = _call(client, "GET", f"/evaluations/{kind}-runs/{run_id}/scores")
     details = Table(show_header=False, box=None)
     for key in ("id", "name", "status", "model", "total_targets", "evaluated_count",
                 "failed_count", "judge_calls", "prompt_tokens", "completion_tokens",

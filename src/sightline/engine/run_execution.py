@@ -173,12 +173,27 @@ class RunExecution:
             if not await self._run_exists():
                 raise RunGone() from None
             if len(batch) == 1:
-                logger.error("could not store the results of target %s", batch[0][0][0].target_id,
-                             exc_info=exc)  # fmt: skip
-                await self._release(batch[0][0])
+                await self._unstorable(batch[0], exc)
                 return
             for result in batch:  # isolate the result that cannot be stored
                 await self._write([result])
+
+    async def _unstorable(self, result: Result, exc: Exception) -> None:
+        """A result the database refuses: try the pairs again, and after a few tries store
+        them as FAILED (never loop forever on one bad answer)."""
+        claimed, outcomes = result
+        logger.error("could not store the results of target %s", claimed[0].target_id,
+                     exc_info=exc)  # fmt: skip
+        last_try = max(task.attempts for task in claimed) >= MAX_TASK_ATTEMPTS
+        if not last_try or any(o.metadata.get("unstorable") for o in outcomes):
+            await self._release(claimed)
+            return
+        reason = f"internal_error: the result could not be stored ({type(exc).__name__})"
+        failed = [
+            PairOutcome(t.metric, None, reason, {"error": "internal_error", "unstorable": True})
+            for t in claimed
+        ]
+        await self._write([(claimed, failed)])
 
     async def _commit(self, batch: list[Result]) -> None:
         done = [t.id for claimed, outcomes in batch for t in _finished(claimed, outcomes, False)]

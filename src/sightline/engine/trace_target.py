@@ -15,6 +15,7 @@ from sightline.db.models import Span, Trace
 from sightline.db.types import utcnow
 from sightline.engine import evaluate_metrics
 from sightline.engine.errors import EngineError
+from sightline.engine.judge.types import Usage
 from sightline.engine.metrics import TraceEvaluation, get_metric
 from sightline.engine.model import SpanView, TraceView
 from sightline.engine.targets import (
@@ -87,7 +88,10 @@ class TraceTargetEvaluator:
                 if not isinstance(result, EngineError):
                     logger.error("metric %s failed on trace %s", name, target_id, exc_info=result)
                 failure = PairOutcome.failure(name, result)
-                outcomes.append(dataclasses.replace(failure, context=context))
+                # What the metric spent before failing, when the error carries it.
+                spent = getattr(result, "usage", None)
+                usage = spent if isinstance(spent, Usage) else failure.usage
+                outcomes.append(dataclasses.replace(failure, context=context, usage=usage))
             else:
                 outcomes.append(
                     PairOutcome(
@@ -126,8 +130,8 @@ def _score_row(
         "value": None if outcome.score is None else str(round(outcome.score, 4)),
         "source": "AUTOMATED",
         "status": "FAILED" if outcome.failed else "SUCCESS",
-        "reason": outcome.reason,
-        "metadata": metadata,
+        "reason": _scrub(outcome.reason),
+        "metadata": _scrub(metadata),
         "model": ctx.model,
         "judge_calls": usage.requests,
         "prompt_tokens": usage.prompt_tokens,
@@ -137,6 +141,17 @@ def _score_row(
         "created_at": now,
         "updated_at": now,
     }
+
+
+def _scrub(value: Any) -> Any:
+    """Judge answers are free text; PostgreSQL refuses NUL characters in text and JSON."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
 
 
 register_target_evaluator("TRACE", TraceTargetEvaluator())

@@ -230,7 +230,8 @@ async def trend_rows(
 def time_bucket(session: AsyncSession, granularity: str) -> ColumnElement[Any]:
     column = TraceScore.created_at
     if _dialect(session) == "postgresql":
-        return func.date_trunc(granularity, column)
+        # Truncate in UTC whatever the server's TimeZone setting is.
+        return func.date_trunc(granularity, func.timezone("UTC", column))
     if granularity == "hour":
         return func.strftime("%Y-%m-%d %H:00:00", column)
     if granularity == "week":  # the Monday of the week, like date_trunc('week')

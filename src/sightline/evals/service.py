@@ -28,6 +28,7 @@ from sightline.engine.queue import JobQueue, enqueue_after_commit
 from sightline.errors import DomainValidationError, NotFound
 from sightline.evals import repository, target_repository
 from sightline.evals.providers import check_embedding_model, check_judge_model
+from sightline.evals.schemas import EvalRunFilters
 
 TRACE = "TRACE"
 NO_FAILURES = "No failed scores to retry in this run."
@@ -103,7 +104,10 @@ async def create_trace_run(
     max_cost_usd: float | None = None,
     use_cache: bool = True,
 ) -> EvalRun:
-    """A TRACE run over explicit ``trace_ids`` (batch) or the traces ``filters`` select."""
+    """A TRACE run over explicit ``trace_ids`` (batch) or the traces ``filters`` select.
+    Validates like the HTTP API does, so monitors get the same 422s."""
+    if not 0.0 < sampling_rate <= 1.0:
+        raise DomainValidationError("sampling_rate must be greater than 0 and at most 1.")
     names = validate_metrics(metrics, (m.name for m in listed_metrics()))
     resolved_model = check_judge_model(settings, model)
     if any(get_metric(n).uses_embeddings for n in names):
@@ -121,7 +125,7 @@ async def create_trace_run(
         stored_filters: dict[str, Any] = {"trace_ids": [str(t) for t in targets]}
         sampling_rate = 1.0
     else:
-        stored_filters = dict(filters or {})
+        stored_filters = EvalRunFilters.model_validate(dict(filters or {})).stored()
         matched = await target_repository.match_trace_ids(session, project_id, stored_filters)
         if not matched:
             raise DomainValidationError("No traces match the provided filters.")
