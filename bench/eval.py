@@ -13,9 +13,7 @@ step_efficiency]:
    sustained rate, not the first window's burst; throughput as a fraction of the limit.
 
 The fake judge is hosted in this process (not as bench/fake_judge.py) so that its in-flight
-counter can be read (it has no stats endpoint), with two changes a real provider does not
-need: TCP_NODELAY on its sockets (http.server writes headers and body separately, so Nagle's
-algorithm plus delayed ACKs add ~40 ms to every answer) and an extracted task that differs
+counter can be read (it has no stats endpoint), with an extracted task that differs
 per trace (its canned default is the same for every trace, which would let the judge cache
 answer most task_completion scorings and flatter the figures).
 
@@ -48,9 +46,7 @@ METRICS = ["task_completion", "step_efficiency"]
 
 
 def _judge(latency_ms: float, rpm_limit: int | None = None) -> FakeJudgeServer:
-    judge = FakeJudgeServer(latency_seconds=latency_ms / 1000, rpm_limit=rpm_limit)
-    judge._httpd.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
-    return judge
+    return FakeJudgeServer(latency_seconds=latency_ms / 1000, rpm_limit=rpm_limit)
 
 
 def _task_of(body: dict[str, Any]) -> dict[str, str]:

@@ -332,6 +332,9 @@ def _estimate_tokens(text: str) -> int:
 def _make_handler(server: FakeJudgeServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, like real providers
+        # http.server writes headers and body separately; without TCP_NODELAY, Nagle's
+        # algorithm plus delayed ACKs add ~40 ms to every answer.
+        disable_nagle_algorithm = True
 
         def do_POST(self) -> None:  # noqa: N802 - stdlib naming
             length = int(self.headers.get("content-length") or 0)
