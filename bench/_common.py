@@ -38,32 +38,51 @@ def agent_trace(n: int, rng: random.Random, *, spans: int = 10) -> dict[str, Any
     at = start
     span_list: list[dict[str, Any]] = [
         {
-            "span_id": root, "name": "agent", "kind": "AGENT", "status": "OK",
-            "input": _messages("user", question), "started_at": start.isoformat(),
+            "span_id": root,
+            "name": "agent",
+            "kind": "AGENT",
+            "status": "OK",
+            "input": _messages("user", question),
+            "started_at": start.isoformat(),
         }
     ]
     for i in range(spans - 1):
         at += timedelta(milliseconds=rng.randint(50, 900))
         end = at + timedelta(milliseconds=rng.randint(20, 1500))
         if i % 2 == 0:
-            span_list.append({
-                "span_id": str(uuid.uuid4()), "parent_span_id": root, "name": "chat",
-                "kind": "LLM", "status": "OK", "model": "gpt-4o-mini",
-                "input": _messages("user", question + " " + "context " * rng.randint(5, 60)),
-                "output": _messages("assistant", f"I will call {rng.choice(TOOLS)} next."),
-                "token_usage": {"prompt_tokens": rng.randint(200, 2000),
-                                "completion_tokens": rng.randint(10, 300)},
-                "started_at": at.isoformat(), "ended_at": end.isoformat(),
-            })
+            span_list.append(
+                {
+                    "span_id": str(uuid.uuid4()),
+                    "parent_span_id": root,
+                    "name": "chat",
+                    "kind": "LLM",
+                    "status": "OK",
+                    "model": "gpt-4o-mini",
+                    "input": _messages("user", question + " " + "context " * rng.randint(5, 60)),
+                    "output": _messages("assistant", f"I will call {rng.choice(TOOLS)} next."),
+                    "token_usage": {
+                        "prompt_tokens": rng.randint(200, 2000),
+                        "completion_tokens": rng.randint(10, 300),
+                    },
+                    "started_at": at.isoformat(),
+                    "ended_at": end.isoformat(),
+                }
+            )
         else:
             tool = rng.choice(TOOLS)
-            span_list.append({
-                "span_id": str(uuid.uuid4()), "parent_span_id": root, "name": tool,
-                "kind": "TOOL", "status": "OK" if rng.random() > 0.05 else "ERROR",
-                "input": {"query": question, "limit": rng.randint(1, 10)},
-                "output": {"result": f"{tool} result " + "x" * rng.randint(10, 400)},
-                "started_at": at.isoformat(), "ended_at": end.isoformat(),
-            })
+            span_list.append(
+                {
+                    "span_id": str(uuid.uuid4()),
+                    "parent_span_id": root,
+                    "name": tool,
+                    "kind": "TOOL",
+                    "status": "OK" if rng.random() > 0.05 else "ERROR",
+                    "input": {"query": question, "limit": rng.randint(1, 10)},
+                    "output": {"result": f"{tool} result " + "x" * rng.randint(10, 400)},
+                    "started_at": at.isoformat(),
+                    "ended_at": end.isoformat(),
+                }
+            )
         at = end
     span_list[0]["ended_at"] = at.isoformat()
     span_list[0]["output"] = _messages("assistant", f"Here is the answer to: {question}")

@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 import orjson
+
 from _common import ROOT, agent_trace, percentile, running_server
 
 API_KEY = "sk_sl_" + "be" * 32
@@ -46,8 +47,9 @@ async def _send_all(base: str, bodies: list[bytes], path: str, concurrency: int)
                 raise RuntimeError(f"{path}: {response.status_code} {response.text[:300]}")
 
     limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, headers=HEADERS, limits=limits,
-                                 timeout=120) as client:
+    async with httpx.AsyncClient(
+        base_url=base, headers=HEADERS, limits=limits, timeout=120
+    ) as client:
         started = time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
         return time.perf_counter() - started
@@ -67,8 +69,10 @@ async def _ingest_figures(base: str, count: int, concurrency: int) -> dict[str, 
     bodies = [orjson.dumps({"traces": chunk}) for chunk in chunks]
     elapsed_batch = await _send_all(base, bodies, "/traces/batch", concurrency)
     return {
-        "single_traces_s": count / elapsed, "single_spans_s": spans / elapsed,
-        "batch_traces_s": count / elapsed_batch, "batch_spans_s": spans / elapsed_batch,
+        "single_traces_s": count / elapsed,
+        "single_spans_s": spans / elapsed,
+        "batch_traces_s": count / elapsed_batch,
+        "batch_spans_s": spans / elapsed_batch,
     }
 
 
@@ -83,7 +87,9 @@ async def _fill_to(base: str, target: int, have: int, concurrency: int) -> None:
         seed += 1
 
 
-async def _list_latency(base: str, params: dict[str, str], samples: int = 200) -> tuple[float, float]:
+async def _list_latency(
+    base: str, params: dict[str, str], samples: int = 200
+) -> tuple[float, float]:
     timings: list[float] = []
     async with httpx.AsyncClient(base_url=base, headers=HEADERS, timeout=60) as client:
         for _ in range(10):  # warm caches
@@ -98,24 +104,31 @@ async def _list_latency(base: str, params: dict[str, str], samples: int = 200) -
 
 async def _bench_backend(base: str, args: argparse.Namespace) -> None:
     figures = await _ingest_figures(base, args.traces, args.concurrency)
-    print(f"  single POST /traces : {figures['single_traces_s']:8.0f} traces/s "
-          f"{figures['single_spans_s']:9.0f} spans/s")
-    print(f"  POST /traces/batch  : {figures['batch_traces_s']:8.0f} traces/s "
-          f"{figures['batch_spans_s']:9.0f} spans/s")
+    print(
+        f"  single POST /traces : {figures['single_traces_s']:8.0f} traces/s "
+        f"{figures['single_spans_s']:9.0f} spans/s"
+    )
+    print(
+        f"  POST /traces/batch  : {figures['batch_traces_s']:8.0f} traces/s "
+        f"{figures['batch_spans_s']:9.0f} spans/s"
+    )
     have = 2 * args.traces
     for size in args.sizes:
         await _fill_to(base, size, have, args.concurrency)
         have = max(have, size)
         p50, p95 = await _list_latency(base, {})
         fp50, fp95 = await _list_latency(base, {"user_id": "user-7"})
-        print(f"  GET /traces @ {size:>7,}: default p50 {p50:6.1f} ms p95 {p95:6.1f} ms | "
-              f"user_id filter p50 {fp50:6.1f} ms p95 {fp95:6.1f} ms")
+        print(
+            f"  GET /traces @ {size:>7,}: default p50 {p50:6.1f} ms p95 {p95:6.1f} ms | "
+            f"user_id filter p50 {fp50:6.1f} ms p95 {fp95:6.1f} ms"
+        )
 
 
 def _postgres_url() -> str | None:
     name = f"sightline_bench_{uuid.uuid4().hex[:8]}"
-    done = subprocess.run(["psql", PG_ADMIN, "-qc", f'CREATE DATABASE "{name}"'],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["psql", PG_ADMIN, "-qc", f'CREATE DATABASE "{name}"'], capture_output=True, text=True
+    )
     if done.returncode != 0:
         return None
     return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
@@ -129,8 +142,12 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     args = parser.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
-    env = {"SIGHTLINE_INIT_ORG": "bench", "SIGHTLINE_INIT_API_KEY": API_KEY,
-           "SIGHTLINE_RUN_SCHEDULER": "false", "SIGHTLINE_LOG_LEVEL": "warning"}
+    env = {
+        "SIGHTLINE_INIT_ORG": "bench",
+        "SIGHTLINE_INIT_API_KEY": API_KEY,
+        "SIGHTLINE_RUN_SCHEDULER": "false",
+        "SIGHTLINE_LOG_LEVEL": "warning",
+    }
     for backend in args.backends.split(","):
         backend_env = dict(env)
         if backend == "postgres":
@@ -139,16 +156,21 @@ def main() -> None:
                 print("postgres: not reachable, skipped")
                 continue
             backend_env["SIGHTLINE_DATABASE_URL"] = url
-            subprocess.run([sys.executable, "-m", "sightline", "db", "upgrade"], check=True,
-                           env={**os.environ, **backend_env, "PYTHONPATH": str(ROOT / "src")},
-                           capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "sightline", "db", "upgrade"],
+                check=True,
+                env={**os.environ, **backend_env, "PYTHONPATH": str(ROOT / "src")},
+                capture_output=True,
+            )
         print(f"{backend}: {args.traces} traces x ~10 spans, {args.concurrency} clients")
         with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp), backend_env) as srv:
             asyncio.run(_bench_backend(srv.base_url, args))
         if backend == "postgres":
             name = backend_env["SIGHTLINE_DATABASE_URL"].rsplit("/", 1)[1]
-            subprocess.run(["psql", PG_ADMIN, "-qc", f'DROP DATABASE "{name}" WITH (FORCE)'],
-                           capture_output=True)
+            subprocess.run(
+                ["psql", PG_ADMIN, "-qc", f'DROP DATABASE "{name}" WITH (FORCE)'],
+                capture_output=True,
+            )
 
 
 if __name__ == "__main__":

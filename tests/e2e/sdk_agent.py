@@ -31,9 +31,12 @@ def main() -> None:
     ids: dict[str, str] = {}
     agent("how do I reset my password?")
 
-    with pandaprobe.session("conv-42"), pandaprobe.start_trace(
-        "chat-turn", input={"messages": [{"role": "user", "content": "hi"}]}, user_id="u-1"
-    ) as turn:
+    with (
+        pandaprobe.session("conv-42"),
+        pandaprobe.start_trace(
+            "chat-turn", input={"messages": [{"role": "user", "content": "hi"}]}, user_id="u-1"
+        ) as turn,
+    ):
         with turn.span("llm-call", kind="LLM") as llm:
             llm.set_model("gpt-4o-mini")
             llm.set_input({"messages": [{"role": "user", "content": "hi"}]})

@@ -50,7 +50,9 @@ class ServerProcess:
 def start_server(data_dir: Path, env: dict[str, str], *, timeout: float = 60.0) -> ServerProcess:
     port = free_port()
     full_env = {**os.environ, **env}
-    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_SRC), full_env.get("PYTHONPATH")]))
+    full_env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPO_SRC), full_env.get("PYTHONPATH")])
+    )
     full_env.update(
         SIGHTLINE_HOST="127.0.0.1", SIGHTLINE_PORT=str(port), SIGHTLINE_DATA_DIR=str(data_dir)
     )
@@ -59,7 +61,9 @@ def start_server(data_dir: Path, env: dict[str, str], *, timeout: float = 60.0) 
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "sightline", "serve"],
-            env=full_env, stdout=log, stderr=subprocess.STDOUT,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     server = ServerProcess(process, f"http://127.0.0.1:{port}", log_path)
     deadline = time.monotonic() + timeout
