@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sightline.config import Settings
@@ -25,20 +25,19 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_scope(
-    request: Request,
-    x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-    x_project_name: Annotated[str | None, Header(include_in_schema=False)] = None,
-    x_project_id: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Scope:
+async def get_scope(request: Request) -> Scope:
+    # Headers are read directly: FastAPI's Header() parameters re-run type checks on every
+    # request, a measurable share of ingestion's per-request cost.
+    headers = request.headers
     resolver: AuthResolver = request.app.state.auth
-    if x_api_key and x_api_key.strip():
-        return await resolver.resolve_api_key(x_api_key.strip(), x_project_name)
-    if authorization:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            return await resolver.resolve_bearer(token.strip(), x_project_id, x_project_name)
+    x_api_key = headers.get("x-api-key", "").strip()
+    if x_api_key:
+        return await resolver.resolve_api_key(x_api_key, headers.get("x-project-name"))
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return await resolver.resolve_bearer(
+            token.strip(), headers.get("x-project-id"), headers.get("x-project-name")
+        )
     raise Unauthorized(MISSING_CREDENTIALS)
 
 

@@ -3,7 +3,8 @@
 Every item is validated separately and its IDs are checked before anything is written, so
 a malformed trace, an ID owned by someone else or a tag overflow rejects that trace alone
 (with the message a single POST would give) while the others are stored. The response is
-200 with a per-trace outcome.
+200 with a per-trace outcome. The write itself goes through the trace writer
+(group_writer.py), in one transaction shared with whatever single POSTs are waiting.
 
 No savepoints: on SQLite a SAVEPOINT opens the transaction with a read snapshot, and the
 first write after a concurrent commit then fails at once with "database is locked".
@@ -14,18 +15,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Connection
 
 from sightline.errors import DomainValidationError, validation_envelope
 from sightline.traces import repository as repo
 from sightline.traces.ingest import (
+    NewTrace,
     TraceRejected,
     foreign_span,
     foreign_trace,
-    http_error,
     too_many_tags,
     upsert_traces,
 )
@@ -33,9 +34,13 @@ from sightline.traces.rows import union_tags
 from sightline.traces.schemas import TraceBatchItem, TraceBatchResult, TraceCreate
 from sightline.traces.validation import MAX_TAGS
 
+if TYPE_CHECKING:
+    from sightline.traces.group_writer import GroupWriter
+
 _TRACE = TypeAdapter(TraceCreate)
 
 Item = tuple[int, TraceCreate]
+NewItem = tuple[int, NewTrace]
 
 
 def _raw_trace_id(raw: Any) -> uuid.UUID | None:
@@ -50,20 +55,20 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(f"{e['field'] or 'trace'}: {e['message']}" for e in errors)
 
 
-def _rounds(items: Sequence[Item]) -> list[list[Item]]:
+def _rounds(items: Sequence[NewItem]) -> list[list[NewItem]]:
     """Splits items so no round holds the same trace_id or span_id twice; a later round
     then sees an earlier one as stored data (a repeated trace merges, a span claimed by
     another trace of the batch conflicts), exactly as separate POSTs would."""
     last_round: dict[uuid.UUID, int] = {}
-    rounds: list[list[Item]] = []
-    for index, trace in items:
-        keys = [trace.trace_id, *(s.span_id for s in trace.spans)]
+    rounds: list[list[NewItem]] = []
+    for index, new in items:
+        keys = [new.trace.trace_id, *(s.span_id for s in new.trace.spans)]
         number = max((last_round[k] + 1 for k in keys if k in last_round), default=0)
         for key in keys:
             last_round[key] = number
         if number == len(rounds):
             rounds.append([])
-        rounds[number].append((index, trace))
+        rounds[number].append((index, new))
     return rounds
 
 
@@ -85,15 +90,15 @@ def _rejection(
     return None
 
 
-async def _precheck(
-    session: AsyncSession, project_id: uuid.UUID, items: list[Item]
+def _precheck(
+    conn: Connection, project_id: uuid.UUID, items: list[NewItem]
 ) -> dict[int, TraceRejected]:
     """Finds every conflict before anything is written, in two queries: with stored rows,
     and with earlier traces of the same batch (in order, as if posted one by one)."""
-    stored = await repo.owners_and_tags(session, [t.trace_id for _, t in items])
-    owners = await repo.owners_of_spans(session, [s.span_id for _, t in items for s in t.spans])
+    stored = repo.owners_and_tags(conn, [t.trace.trace_id for _, t in items])
+    owners = repo.owners_of_spans(conn, [s.span_id for _, t in items for s in t.trace.spans])
     rejected: dict[int, TraceRejected] = {}
-    for index, trace in items:
+    for index, trace in ((i, t.trace) for i, t in items):
         rejection = _rejection(trace, project_id, stored, owners)
         if rejection is not None:
             rejected[index] = rejection
@@ -105,12 +110,31 @@ async def _precheck(
     return rejected
 
 
+def precheck_and_write(
+    conn: Connection, project_id: uuid.UUID, items: list[NewItem], now: datetime
+) -> dict[int, TraceRejected]:
+    """Writes every item that has no conflict; returns the rejected ones by index.
+    Raises TraceRejected only when a concurrent write raced past the precheck."""
+    rejected = _precheck(conn, project_id, items)
+    for round_items in _rounds([item for item in items if item[0] not in rejected]):
+        upsert_traces(conn, project_id, [t for _, t in round_items], now)
+    return rejected
+
+
+def write_unchecked(
+    conn: Connection, project_id: uuid.UUID, items: list[NewItem], now: datetime
+) -> bool:
+    """The common case without the precheck's reads: all IDs distinct, none in conflict.
+    Returns False, having written nothing, when IDs repeat. Raises TraceRejected when an
+    item conflicts: the caller then rolls back and runs precheck_and_write instead."""
+    if len(_rounds(items)) > 1:
+        return False
+    upsert_traces(conn, project_id, [t for _, t in items], now)
+    return True
+
+
 async def ingest_batch(
-    session: AsyncSession,
-    project_id: uuid.UUID,
-    raw_traces: list[Any],
-    now: datetime,
-    max_traces: int,
+    writer: GroupWriter, project_id: uuid.UUID, raw_traces: list[Any], max_traces: int
 ) -> TraceBatchResult:
     if len(raw_traces) > max_traces:
         raise DomainValidationError(f"traces: at most {max_traces} traces per request.")
@@ -127,14 +151,9 @@ async def ingest_batch(
         results.append(TraceBatchItem(trace_id=trace.trace_id, status="accepted"))
         valid.append((index, trace))
 
-    rejected = await _precheck(session, project_id, valid)
-    for round_items in _rounds([item for item in valid if item[0] not in rejected]):
-        try:
-            await upsert_traces(session, project_id, [t for _, t in round_items], now)
-        except TraceRejected as exc:
-            # Only a write racing this request gets past the precheck; failing the whole
-            # request (nothing stored) lets the client retry, when the precheck sees it.
-            raise http_error(exc) from None
+    # Only a write racing this request gets past the precheck; the writer then fails the
+    # whole request (nothing stored) so the client can retry, when the precheck sees it.
+    rejected = await writer.write(project_id, valid)
     for index, rejection in rejected.items():
         results[index] = TraceBatchItem(
             trace_id=rejection.trace_id, status="rejected", error=rejection.detail

@@ -34,17 +34,10 @@ class WriteGuard:
             self._lock.release()
 
 
-_NO_LOCK = "postgresql"
-
-
 def _sqlite_lock(request: Request) -> asyncio.Lock | None:
-    # Created on first use and kept on the app (settings.is_sqlite resolves a path: slow).
-    state = request.app.state
-    lock: asyncio.Lock | str | None = getattr(state, "sqlite_trace_write_lock", None)
-    if lock is None:
-        lock = asyncio.Lock() if state.settings.is_sqlite else _NO_LOCK
-        state.sqlite_trace_write_lock = lock
-    return lock if isinstance(lock, asyncio.Lock) else None
+    # Made in the app's lifespan: one lock per process on SQLite, None on PostgreSQL.
+    lock: asyncio.Lock | None = request.app.state.trace_write_lock
+    return lock
 
 
 async def write_guard(request: Request) -> AsyncIterator[WriteGuard]:

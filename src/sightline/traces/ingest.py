@@ -1,4 +1,7 @@
-"""Trace ingestion: synchronous upserts in the request transaction.
+"""Trace ingestion: synchronous upserts in the caller's transaction.
+
+The functions are plain synchronous code on a Core `Connection` (see repository.py): the
+trace writer runs them in its own thread on SQLite, other callers through `run_sync`.
 
 A re-posted trace merges into the stored one (rows.merged_trace_row); its spans upsert by
 span_id and spans left out are kept. IDs are global, so an ID owned by another project (a
@@ -15,13 +18,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Connection
 
 from sightline.errors import Conflict, DomainValidationError, SightlineError
 from sightline.traces import repository as repo
+from sightline.traces import sqlite_bulk
 from sightline.traces.rows import (
     Row,
     clamp_tokens,
@@ -31,6 +36,7 @@ from sightline.traces.rows import (
     new_trace_row,
 )
 from sightline.traces.schemas import SpanCreate, TraceCreate
+from sightline.traces.sqlite_bulk import Params
 from sightline.traces.validation import MAX_TAGS
 
 _MAX_ATTEMPTS = 3
@@ -76,37 +82,63 @@ def too_many_tags(trace_id: uuid.UUID) -> TraceRejected:
     return TraceRejected(trace_id, 422, f"tags: a trace can have at most {MAX_TAGS} tags.")
 
 
-async def upsert_traces(
-    session: AsyncSession, project_id: uuid.UUID, traces: Sequence[TraceCreate], now: datetime
+@dataclass
+class NewTrace:
+    """A trace with its rows as if it were new, built before the write transaction so the
+    single writer only writes. `params` holds the same rows as SQLite parameters when the
+    writer asked for them (see sqlite_bulk.py)."""
+
+    trace: TraceCreate
+    row: Row
+    spans: list[Row]
+    params: tuple[Params, list[Params]] | None = None
+
+
+def new_trace(
+    trace: TraceCreate, project_id: uuid.UUID, now: datetime, *, sqlite: bool = False
+) -> NewTrace:
+    spans = [new_span_row(s, trace.trace_id, project_id) for s in trace.spans]
+    row = new_trace_row(trace, project_id, spans, now)
+    if not sqlite:
+        return NewTrace(trace, row, spans)
+    params = (
+        sqlite_bulk.encode(repo.trace_table, row),
+        sqlite_bulk.encode_all(repo.span_table, spans),
+    )
+    return NewTrace(trace, row, spans, params)
+
+
+def upsert_traces(
+    conn: Connection, project_id: uuid.UUID, traces: Sequence[NewTrace], now: datetime
 ) -> None:
     """Writes traces whose trace_ids and span_ids are distinct; raises TraceRejected for the
     first trace that cannot be written (the caller rolls back)."""
     for attempt in range(_MAX_ATTEMPTS):
         try:
-            await _write_traces(session, project_id, traces, now)
+            _write_traces(conn, project_id, traces, now)
             return
         except _Raced:
             # Everything written so far is ours and every step is idempotent, so running
             # again simply takes the merge path for the IDs that appeared meanwhile.
             if attempt == _MAX_ATTEMPTS - 1:
-                raise _gave_up(traces[0].trace_id) from None
+                raise _gave_up(traces[0].trace.trace_id) from None
 
 
-async def _write_traces(
-    session: AsyncSession, project_id: uuid.UUID, traces: Sequence[TraceCreate], now: datetime
+def _write_traces(
+    conn: Connection, project_id: uuid.UUID, traces: Sequence[NewTrace], now: datetime
 ) -> None:
-    span_rows = {
-        t.trace_id: [new_span_row(s, t.trace_id, project_id) for s in t.spans] for t in traces
-    }
+    encoded = all(t.params is not None for t in traces)
     # Insert first: a new trace (the common case) then needs no read at all.
-    inserted = await repo.insert_traces_if_absent(
-        session, [new_trace_row(t, project_id, span_rows[t.trace_id], now) for t in traces]
+    inserted = repo.insert_traces_if_absent(
+        conn,
+        [t.row for t in traces],
+        [t.params[0] for t in traces if t.params is not None] if encoded else None,
     )
-    existing = await repo.lock_traces(
-        session, [t.trace_id for t in traces if t.trace_id not in inserted]
+    existing = repo.lock_traces(
+        conn, [t.trace.trace_id for t in traces if t.trace.trace_id not in inserted]
     )
     merged = []
-    for trace in traces:
+    for trace in (t.trace for t in traces):
         if trace.trace_id in inserted:
             continue
         old = existing.get(trace.trace_id)
@@ -119,22 +151,30 @@ async def _write_traces(
             raise too_many_tags(trace.trace_id)
         merged.append(row)
 
-    all_spans = [row for rows in span_rows.values() for row in rows]
-    await _upsert_spans(session, all_spans, [s for t in traces for s in t.spans])
-    tags = [(t.trace_id, tag) for t in traces for tag in t.tags or []]
-    await repo.add_tags(session, project_id, tags)
-    await refresh_traces(session, merged, now)
+    span_params = [p for t in traces if t.params is not None for p in t.params[1]]
+    _upsert_spans(
+        conn,
+        [row for t in traces for row in t.spans],
+        [s for t in traces for s in t.trace.spans],
+        span_params if encoded else None,
+    )
+    tags = [(t.trace.trace_id, tag) for t in traces for tag in t.trace.tags or []]
+    repo.add_tags(conn, project_id, tags)
+    refresh_traces(conn, merged, now)
 
 
-async def _upsert_spans(
-    session: AsyncSession, rows: Sequence[Row], incoming: Sequence[SpanCreate]
+def _upsert_spans(
+    conn: Connection,
+    rows: Sequence[Row],
+    incoming: Sequence[SpanCreate],
+    params: list[Params] | None = None,
 ) -> None:
-    inserted = await repo.insert_spans_if_absent(session, rows)
+    inserted = repo.insert_spans_if_absent(conn, rows, params)
     if len(inserted) == len(rows):
         return
     by_id = {s.span_id: s for s in incoming}
     leftover = [(r["trace_id"], r["span_id"]) for r in rows if r["span_id"] not in inserted]
-    stored = await repo.lock_spans(session, [span_id for _, span_id in leftover])
+    stored = repo.lock_spans(conn, [span_id for _, span_id in leftover])
     merged = []
     for trace_id, span_id in leftover:
         old = stored.get(span_id)
@@ -143,16 +183,14 @@ async def _upsert_spans(
         if old["trace_id"] != trace_id:
             raise foreign_span(trace_id, span_id)
         merged.append(merged_span_row(old, by_id[span_id]))
-    await repo.update_spans(session, merged)
+    repo.update_spans(conn, merged)
 
 
-async def refresh_traces(
-    session: AsyncSession, rows: Sequence[Mapping[Any, Any]], now: datetime
-) -> None:
+def refresh_traces(conn: Connection, rows: Sequence[Mapping[Any, Any]], now: datetime) -> None:
     """Writes trace rows with their span aggregates recomputed from the span table."""
     if not rows:
         return
-    totals = await repo.span_totals(session, [r["trace_id"] for r in rows])
+    totals = repo.span_totals(conn, [r["trace_id"] for r in rows])
     updated = []
     for row in rows:
         count, prompt, completion, cost = totals.get(row["trace_id"], (0, 0, 0, 0.0))
@@ -166,11 +204,11 @@ async def refresh_traces(
                 "ingested_at": now,
             }
         )
-    await repo.update_traces(session, updated)
+    repo.update_traces(conn, updated)
 
 
-async def upsert_spans(
-    session: AsyncSession,
+def upsert_spans(
+    conn: Connection,
     project_id: uuid.UUID,
     trace: Mapping[Any, Any],
     spans: Sequence[SpanCreate],
@@ -181,9 +219,9 @@ async def upsert_spans(
     rows = [new_span_row(s, trace_id, project_id) for s in spans]
     for attempt in range(_MAX_ATTEMPTS):
         try:
-            await _upsert_spans(session, rows, spans)
+            _upsert_spans(conn, rows, spans)
             break
         except _Raced:
             if attempt == _MAX_ATTEMPTS - 1:
                 raise _gave_up(trace_id) from None
-    await refresh_traces(session, [trace], now)
+    refresh_traces(conn, [trace], now)

@@ -1,16 +1,21 @@
 """HTTP routes of traces and sessions, at the root paths PandaProbe's clients call.
 Static paths are declared before `/traces/{trace_id}` so they are not read as IDs.
-Write routes take the write guard (see dependencies.py) once their input is validated."""
+Ingestion (POST /traces and /traces/batch) goes through the trace writer (group_writer.py);
+the other write routes take the write guard (see dependencies.py) once their input is
+validated."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.routing import APIRoute
 
 from sightline.api_types import Page
-from sightline.db.types import utcnow
 from sightline.identity.dependencies import ScopeDep, SessionDep, SettingsDep
 from sightline.traces import analytics_service, batch, service, session_service
 from sightline.traces import filters as f
@@ -37,7 +42,32 @@ from sightline.traces.schemas import (
 from sightline.traces.session_schemas import SessionBucket, SessionDetail, SessionSummary
 from sightline.traces.validation import CleanStr
 
-router = APIRouter(tags=["traces"])
+
+class _Request(Request):
+    async def json(self) -> Any:
+        """orjson first: ingestion bodies are large and the stdlib parser is a good part of
+        their cost. What orjson refuses (NaN, integers beyond 64 bits, ...) goes to the
+        stdlib parser, so the same bodies are accepted or refused as before."""
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                self._json = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                self._json = json.loads(body)
+        return self._json
+
+
+class _Route(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            return await handler(_Request(request.scope, request.receive))
+
+        return handle
+
+
+router = APIRouter(tags=["traces"], route_class=_Route)
 
 PageDep = Annotated[f.Page, Depends(f.page)]
 WindowDep = Annotated[f.Window, Depends(f.window)]
@@ -45,27 +75,20 @@ SessionIdPath = Annotated[CleanStr, Path()]
 
 
 @router.post("/traces", status_code=202)
-async def create_trace(
-    request: Request, trace: TraceCreate, guard: WriteGuardDep, session: SessionDep, scope: ScopeDep
-) -> TraceAccepted:
-    """Stored before the answer (synchronously), so the trace is readable at once."""
-    await guard.acquire()
-    await service.ingest_trace(session, scope, trace)
+async def create_trace(request: Request, trace: TraceCreate, scope: ScopeDep) -> TraceAccepted:
+    """Stored before the answer (group commit, see group_writer.py): readable at once."""
+    await request.app.state.trace_writer.submit(scope.project_id, trace)
     task_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
     return TraceAccepted(trace_id=trace.trace_id, task_id=task_id)
 
 
 @router.post("/traces/batch")
 async def create_traces(
-    body: TraceBatchCreate,
-    guard: WriteGuardDep,
-    session: SessionDep,
-    scope: ScopeDep,
-    settings: SettingsDep,
+    request: Request, body: TraceBatchCreate, scope: ScopeDep, settings: SettingsDep
 ) -> TraceBatchResult:
-    await guard.acquire()
+    """Stored before the answer, through the same writer as single POSTs."""
     return await batch.ingest_batch(
-        session, scope.project_id, body.traces, utcnow(), settings.max_batch_traces
+        request.app.state.trace_writer, scope.project_id, body.traces, settings.max_batch_traces
     )
 
 

@@ -77,7 +77,7 @@ def with_span_derived(row: Row) -> Row:
 
 
 def new_span_row(span: SpanCreate, trace_id: uuid.UUID, project_id: uuid.UUID) -> Row:
-    row = fields_of(span, SpanCreate.model_fields)
+    row = dict(span.__dict__)  # the field values, as fields_of(span, every field) gives them
     row.update(trace_id=trace_id, project_id=project_id, metadata=span.metadata or {})
     return with_span_derived(row)
 

@@ -51,7 +51,9 @@ def _trace_not_found(trace_id: uuid.UUID) -> NotFound:
 
 async def ingest_trace(session: AsyncSession, scope: Scope, trace: TraceCreate) -> None:
     try:
-        await ingest.upsert_traces(session, scope.project_id, [trace], utcnow())
+        now = utcnow()
+        new = ingest.new_trace(trace, scope.project_id, now)
+        await repo.run_sync(session, ingest.upsert_traces, scope.project_id, [new], now)
     except ingest.TraceRejected as exc:
         raise ingest.http_error(exc) from None
 
@@ -109,9 +111,11 @@ async def patch_trace(
     patched["latency_ms"] = latency_ms(patched["started_at"], patched["ended_at"])
     if update.tags is not None:
         await repo.remove_tags(session, [trace_id], list(set(row["tags"]) - set(patched["tags"])))
-        await repo.add_tags(session, scope.project_id, [(trace_id, t) for t in patched["tags"]])
+        await repo.run_sync(
+            session, repo.add_tags, scope.project_id, [(trace_id, t) for t in patched["tags"]]
+        )
     now = utcnow()
-    await ingest.refresh_traces(session, [patched], now)
+    await repo.run_sync(session, ingest.refresh_traces, [patched], now)
     return await get_trace(session, scope, trace_id)
 
 
@@ -140,8 +144,10 @@ async def update_tags(session: AsyncSession, scope: Scope, body: TraceTagsUpdate
         updated.append({"trace_id": row["trace_id"], "tags": tags, "ingested_at": utcnow()})
     ids = [r["trace_id"] for r in rows]
     await repo.remove_tags(session, ids, body.remove_tags)
-    await repo.add_tags(session, scope.project_id, [(t, tag) for t in ids for tag in body.add_tags])
-    await repo.update_traces(session, updated)
+    await repo.run_sync(
+        session, repo.add_tags, scope.project_id, [(t, tag) for t in ids for tag in body.add_tags]
+    )
+    await repo.run_sync(session, repo.update_traces, updated)
     return Updated(updated=len(rows))
 
 
@@ -150,7 +156,7 @@ async def add_spans(
 ) -> SpanIds:
     row = await _own_trace(session, scope, trace_id)
     try:
-        await ingest.upsert_spans(session, scope.project_id, row, spans, utcnow())
+        await repo.run_sync(session, ingest.upsert_spans, scope.project_id, row, spans, utcnow())
     except ingest.TraceRejected as exc:
         raise ingest.http_error(exc) from None
     return SpanIds(span_ids=[s.span_id for s in spans])
@@ -169,6 +175,6 @@ async def patch_span(
         raise NotFound(f"Span {span_id} not found on trace {trace_id}.")
     changes = fields_of(update, update.model_fields_set)
     patched = with_span_derived(_patched(row, changes, _SPAN_NULL_IGNORED))
-    await repo.update_spans(session, [patched])
-    await ingest.refresh_traces(session, [trace], utcnow())
+    await repo.run_sync(session, repo.update_spans, [patched])
+    await repo.run_sync(session, ingest.refresh_traces, [trace], utcnow())
     return span_read(patched)

@@ -11,6 +11,7 @@ import math
 import re
 from typing import Annotated, Any
 
+import orjson
 from pydantic import (
     AfterValidator,
     Field,
@@ -33,6 +34,8 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _check_text(value: str) -> str:
+    if value.isascii() and "\x00" not in value:  # the common case, without the regex
+        return value
     if _UNSTORABLE.search(value) is not None:
         if "\x00" in value:
             raise ValueError("must not contain NUL (\\u0000) characters")
@@ -41,6 +44,19 @@ def _check_text(value: str) -> str:
 
 
 def _check_json(value: Any) -> Any:
+    """Fast path in C: orjson refuses lone surrogates (and what is not plain JSON), escapes
+    NUL as \\u0000 and writes NaN and Infinity as null, so a value that serialises without
+    either sign is fine. Anything else gets the exact walk, which names the problem."""
+    try:
+        dumped = orjson.dumps(value)
+    except TypeError:
+        return _walk_json(value)
+    if b"\\u0000" in dumped or (b"null" in dumped and orjson.loads(dumped) != value):
+        return _walk_json(value)
+    return value
+
+
+def _walk_json(value: Any) -> Any:
     """Walks any JSON value iteratively (deep nesting cannot overflow the stack)."""
     stack = [value]
     while stack:
