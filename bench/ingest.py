@@ -7,7 +7,7 @@ Starts `sightline serve` (SQLite, then PostgreSQL when reachable) and prints:
   stored traces.
 
 Usage: python bench/ingest.py [--traces 2000] [--concurrency 8] [--sizes 10000,100000]
-       [--backends sqlite,postgres]
+       [--backends sqlite,postgres] [--workers 1]
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import orjson
 
-from _common import ROOT, agent_trace, percentile, running_server
+from _common import ROOT, agent_trace, percentile, running_server, wait_until_warm
 
 API_KEY = "sk_sl_" + "be" * 32
 HEADERS = {"X-API-Key": API_KEY, "X-Project-Name": "bench", "Content-Type": "application/json"}
@@ -140,6 +140,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (serve --workers)")
     args = parser.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
     env = {
@@ -147,6 +148,7 @@ def main() -> None:
         "SIGHTLINE_INIT_API_KEY": API_KEY,
         "SIGHTLINE_RUN_SCHEDULER": "false",
         "SIGHTLINE_LOG_LEVEL": "warning",
+        "SIGHTLINE_WORKERS": str(args.workers),
     }
     for backend in args.backends.split(","):
         backend_env = dict(env)
@@ -162,8 +164,12 @@ def main() -> None:
                 env={**os.environ, **backend_env, "PYTHONPATH": str(ROOT / "src")},
                 capture_output=True,
             )
-        print(f"{backend}: {args.traces} traces x ~10 spans, {args.concurrency} clients")
+        print(
+            f"{backend}: {args.traces} traces x ~10 spans, {args.concurrency} clients, "
+            f"{args.workers} server process(es)"
+        )
         with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp), backend_env) as srv:
+            wait_until_warm(srv.base_url)
             asyncio.run(_bench_backend(srv.base_url, args))
         if backend == "postgres":
             name = backend_env["SIGHTLINE_DATABASE_URL"].rsplit("/", 1)[1]

@@ -31,6 +31,10 @@ class JudgeSettings(BaseModel):
     embedding_api_key: str | None = None
 
 
+def _share(limit: int | None, processes: int) -> int | None:
+    return None if limit is None else max(1, limit // processes)
+
+
 class Settings(BaseSettings):
     """Every setting has an env var SIGHTLINE_<NAME>; nested ones use SIGHTLINE_JUDGE__<NAME>
     as well as the documented flat aliases below (SIGHTLINE_JUDGE_MODEL, ...)."""
@@ -41,6 +45,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # Server processes. More than one uses more cores for ingestion; judge rate limits are
+    # split between them so that together they keep to the configured limit.
+    workers: int = Field(default=1, ge=1, le=64)
     data_dir: Path = Path(".sightline")
     database_url: str | None = None
     environment: str = "production"
@@ -93,7 +100,15 @@ class Settings(BaseSettings):
             "embedding_api_base": self.embedding_api_base,
             "embedding_api_key": self.embedding_api_key,
         }
-        return self.judge.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+        judge = self.judge.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+        if self.workers > 1:
+            judge = judge.model_copy(
+                update={
+                    "requests_per_minute": _share(judge.requests_per_minute, self.workers),
+                    "tokens_per_minute": _share(judge.tokens_per_minute, self.workers),
+                }
+            )
+        return judge
 
     def provider_env_present(self, names: tuple[str, ...]) -> bool:
         """Whether any of a provider's own env vars (OPENAI_API_KEY, ...) is set; LiteLLM

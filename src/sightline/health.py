@@ -17,6 +17,7 @@ async def health(request: Request) -> dict[str, Any]:
         "version": __version__,
         "environment": request.app.state.settings.environment,
         "timestamp": utcnow().isoformat(),
+        "judge_ready": request.app.state.eval_worker.judge_ready,
     }
 
 

@@ -24,6 +24,7 @@ async def test_health_is_public(client: httpx.AsyncClient) -> None:
     response = await client.get("/health", headers={"X-Request-ID": "abc-123"})
     assert response.status_code == 200
     assert response.json()["status"] == "healthy"
+    assert isinstance(response.json()["judge_ready"], bool)
     assert response.headers["X-Request-ID"] == "abc-123"
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+from typing import Any
+
 import typer
 
 from sightline.cli.eval import eval_app
@@ -9,6 +13,9 @@ from sightline.cli.identity import keys_app, orgs_app
 from sightline.cli.scheduler import scheduler as scheduler_command
 from sightline.config import Settings
 from sightline.db import migrate
+from sightline.db.engine import create_engine
+from sightline.db.session import make_session_factory
+from sightline.lifecycle import prepare_database
 
 app = typer.Typer(help="Sightline: tracing and evaluation for AI agents.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -23,21 +30,41 @@ app.command("scheduler")(scheduler_command)
 def serve(
     host: str | None = typer.Option(None, help="Bind address (SIGHTLINE_HOST, default 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port (SIGHTLINE_PORT, default 8000)."),
+    workers: int | None = typer.Option(
+        None, min=1, max=64, help="Server processes (SIGHTLINE_WORKERS, default 1)."
+    ),
 ) -> None:
     """Run the API server (embedded SQLite by default, with the in-process worker)."""
     import uvicorn
 
     from sightline.app import create_app
 
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    overrides = {
+        k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None
+    }
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "access_log": False,
+    }
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    # Migrate and provision once, before the processes start, so they never race on it;
+    # each process then builds its app from the same environment.
+    asyncio.run(_prepare(settings))
+    os.environ["SIGHTLINE_WORKERS"] = str(settings.workers)
+    uvicorn.run("sightline.app:create_app", factory=True, workers=settings.workers, **options)
+
+
+async def _prepare(settings: Settings) -> None:
+    engine = create_engine(settings)
+    try:
+        await prepare_database(settings, make_session_factory(engine))
+    finally:
+        await engine.dispose()
 
 
 @db_app.command("upgrade")

@@ -38,6 +38,11 @@ class EvalWorker:
         if unfinished:
             logger.info("resuming %d unfinished evaluation run(s)", len(unfinished))
 
+    @property
+    def judge_ready(self) -> bool:
+        """Whether the judge stack (LiteLLM) is imported; runs wait for it, requests never do."""
+        return self._warm is not None and self._warm.done()
+
     async def stop(self) -> None:
         await self.queue.stop()
         if self._warm is not None:
