@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sightline.db.models import SessionScore
 from sightline.evals import session_repository as repo
+from sightline.evals.schemas import ScoreSummary
 from sightline.evals.session_schemas import (
     ScoreDistributionBucket,
-    ScoreSummaryRow,
     ScoreTrendPoint,
     SessionComparisonItem,
     SessionHistoryPoint,
@@ -47,7 +47,7 @@ async def summary(
     project_id: uuid.UUID,
     date_from: datetime | None,
     date_to: datetime | None,
-) -> list[ScoreSummaryRow]:
+) -> list[ScoreSummary]:
     by_name: dict[str, list[SessionScore]] = defaultdict(list)
     for score in await repo.list_score_rows(
         session, project_id, date_from=date_from, date_to=date_to
@@ -58,7 +58,7 @@ async def summary(
         scores = by_name[name]
         values = _successful_values(scores)
         rows.append(
-            ScoreSummaryRow(
+            ScoreSummary(
                 metric_name=name,
                 avg_score=round(statistics.fmean(values), 4) if values else None,
                 min_score=min(values) if values else None,

@@ -12,10 +12,9 @@ from sightline.api_types import NulFreeStr, Page, Timestamp
 from sightline.evals import session_analytics as analytics
 from sightline.evals import session_service as service
 from sightline.evals.dependencies import QueueDep
-from sightline.evals.schemas import EvalRunResponse
+from sightline.evals.schemas import EvalRunResponse, ScoreSummary
 from sightline.evals.session_schemas import (
     ScoreDistributionBucket,
-    ScoreSummaryRow,
     ScoreTrendPoint,
     SessionBatchRunCreate,
     SessionComparisonItem,
@@ -163,7 +162,7 @@ async def delete_session_score(
 @router.get("/analytics/session-scores/summary")
 async def session_score_summary(
     scope: ScopeDep, session: SessionDep, date_from: DateParam = None, date_to: DateParam = None
-) -> list[ScoreSummaryRow]:
+) -> list[ScoreSummary]:
     return await analytics.summary(session, scope.project_id, date_from, date_to)
 
 

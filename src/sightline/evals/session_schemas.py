@@ -99,17 +99,6 @@ class SessionScoreResponse(BaseModel):
     updated_at: Timestamp
 
 
-class ScoreSummaryRow(BaseModel):
-    metric_name: str
-    avg_score: float | None
-    min_score: float | None
-    max_score: float | None
-    median_score: float | None
-    success_count: int
-    failed_count: int
-    latest_score_at: Timestamp | None
-
-
 class ScoreTrendPoint(BaseModel):
     bucket: str | None
     metric_name: str
