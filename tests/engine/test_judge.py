@@ -127,9 +127,11 @@ async def test_still_malformed_after_repair_is_permanent(
     judge: LiteLLMJudge, fake_server: FakeJudgeServer
 ) -> None:
     fake_server.malformed_next(times=5)
-    with pytest.raises(UnparseableAnswer):
+    with pytest.raises(UnparseableAnswer) as failure:
         await judge.complete(REQUEST)
     assert len(fake_server.requests) == 2
+    assert failure.value.usage.requests == 2  # both answers were paid for
+    assert failure.value.usage.prompt_tokens > 0
 
 
 async def test_code_fenced_answer_is_accepted(

@@ -11,7 +11,7 @@ import pytest
 
 from fakes.openai_server import FakeJudgeServer
 from sightline.engine import evaluate_metrics
-from sightline.engine.errors import ContextOverflow
+from sightline.engine.errors import ContextOverflow, UnparseableAnswer
 from sightline.engine.judge import LiteLLMJudge
 from sightline.engine.metrics import TraceEvaluation, get_metric, listed_metrics, template
 from sightline.engine.model import TraceView
@@ -159,6 +159,34 @@ async def test_shared_extraction_runs_once_for_four_metrics(
     assert evaluation.computed["render"] == 1
     # Usage is charged once: the scores' requests add up to what the server saw.
     assert sum(r.usage.requests for r in results.values()) == len(fake_server.requests)  # type: ignore[union-attr]
+
+
+async def test_failed_metrics_carry_what_they_spent(
+    judge: LiteLLMJudge, fake_server: FakeJudgeServer
+) -> None:
+    """Unparseable final answers: every request the server saw is charged exactly once,
+    across scores and failures, so failed pairs are accounted too."""
+    script(fake_server, TaskVerdict="not json at all", ScoreAnswer="still not json")
+    evaluation = TraceEvaluation(weather_trace(), judge)
+    names = ["task_completion", "step_efficiency"]
+    results = await evaluate_metrics(evaluation, [get_metric(n) for n in names])
+    assert all(isinstance(r, UnparseableAnswer) for r in results.values())
+    # Each metric: the shared task extraction (charged to one of them) + call + repair.
+    spent = [r.usage for r in results.values()]  # type: ignore[union-attr]
+    assert sum(u.requests for u in spent) == len(fake_server.requests) == 5
+    assert all(u.prompt_tokens > 0 for u in spent)
+
+
+async def test_failed_shared_extraction_is_charged_once(
+    judge: LiteLLMJudge, fake_server: FakeJudgeServer
+) -> None:
+    script(fake_server, TaskAnswer="no task here")
+    evaluation = TraceEvaluation(weather_trace(), judge)
+    names = ["task_completion", "step_efficiency", "plan_quality"]
+    results = await evaluate_metrics(evaluation, [get_metric(n) for n in names])
+    assert all(isinstance(r, UnparseableAnswer) for r in results.values())
+    charged = sum(r.usage.requests for r in results.values() if r.usage)  # type: ignore[union-attr]
+    assert charged == len(fake_server.requests) == 2
 
 
 async def test_context_overflow_fails_the_metric_without_a_call(

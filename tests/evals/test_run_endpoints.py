@@ -162,6 +162,10 @@ async def test_retry_reruns_only_the_failed_pairs(
               if s["status"] == "FAILED"]  # fmt: skip
     assert {s["name"] for s in failed} == {"step_efficiency"}
     assert all(s["reason"].startswith("unparseable_answer:") for s in failed)
+    # The unparseable answer and its repair were paid for: the failed pairs are accounted.
+    assert all(s["metadata"]["judge"]["requests"] >= 2 for s in failed)
+    assert all(s["metadata"]["judge"]["prompt_tokens"] > 0 for s in failed)
+    assert original["judge_calls"] >= 3 * 2 + 3 * 2  # both metrics' calls, repairs included
 
     del judge.answers["ScoreAnswer"]
     retried = await eval_client.post(f"{RUNS}/{original['id']}/retry")

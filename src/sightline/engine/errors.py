@@ -18,9 +18,17 @@ RetryableJudgeError that survived every attempt to "failed, retry later".
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class EngineError(Exception):
-    """Base of every error the evaluation engine raises on purpose."""
+    """Base of every error the evaluation engine raises on purpose.
+
+    `usage` is what was spent before the failure (a judge.types.Usage, or None when
+    nothing was): failed pairs are accounted like scored ones.
+    """
+
+    usage: Any = None
 
 
 class JudgeError(EngineError):

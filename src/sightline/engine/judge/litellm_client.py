@@ -97,10 +97,12 @@ class LiteLLMJudge:
             try:
                 answer = parse_answer(content, request.answer_model)
             except InvalidAnswer as final:
-                raise UnparseableAnswer(
+                error = UnparseableAnswer(
                     f"{self._model} gave no valid {request.schema_name} JSON "
                     f"after one repair: {final}"
-                ) from final
+                )
+                error.usage = usage  # both answers were paid for
+                raise error from final
 
         if self._cache is not None and content is not None:
             await self._cache.put(

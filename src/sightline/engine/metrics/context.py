@@ -10,6 +10,7 @@ a trace's scores gives exactly what was spent.
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from sightline.config import JudgeSettings
+from sightline.engine.errors import EngineError
 from sightline.engine.judge.types import EmbeddingResult, JudgeClient, JudgeRequest, Usage
 from sightline.engine.metrics.answers import PlanAnswer, TaskAnswer
 from sightline.engine.metrics.tools import ToolUse, extract_tool_use
@@ -101,12 +103,20 @@ class TraceEvaluation:
         return self._rendered
 
     async def ask(self, request: JudgeRequest[AnswerT], meter: UsageMeter) -> AnswerT:
-        result = await self.judge.complete(request)
+        try:
+            result = await self.judge.complete(request)
+        except EngineError as exc:
+            _charge_failure(exc, meter)
+            raise
         meter.add(result.usage)
         return result.answer
 
     async def embed(self, texts: list[str], meter: UsageMeter) -> EmbeddingResult:
-        result = await self.judge.embed(texts)
+        try:
+            result = await self.judge.embed(texts)
+        except EngineError as exc:
+            _charge_failure(exc, meter)
+            raise
         meter.add(result.usage)
         return result
 
@@ -146,7 +156,25 @@ class TraceEvaluation:
             task = asyncio.ensure_future(run())
             self._shared[key] = task
         # shield: one caller being cancelled must not cancel the work the others await.
-        value, usage = await asyncio.shield(task)
+        try:
+            value, usage = await asyncio.shield(task)
+        except EngineError as exc:
+            # Every waiter gets the same exception object: only the metric that started the
+            # shared work is charged for it, the others fail with a copy that spent nothing.
+            if started_here:
+                _charge_failure(exc, meter)
+                raise
+            unpaid = copy.copy(exc)
+            unpaid.usage = meter.usage
+            raise unpaid from exc
         if started_here:
             meter.add(usage)
         return value  # type: ignore[no-any-return]
+
+
+def _charge_failure(exc: EngineError, meter: UsageMeter) -> None:
+    """Adds what the failed call spent to the metric's meter, and leaves the metric's whole
+    spend on the error so the failed score is accounted (the executor reads `exc.usage`)."""
+    if isinstance(exc.usage, Usage):
+        meter.add(exc.usage)
+    exc.usage = meter.usage
