@@ -29,8 +29,8 @@ async def list_orgs(session: AsyncSession) -> Sequence[Organization]:
     )
 
 
-async def count_orgs(session: AsyncSession) -> int:
-    return len((await session.execute(select(Organization.id).limit(1))).all())
+async def any_org_exists(session: AsyncSession) -> bool:
+    return (await session.execute(select(Organization.id).limit(1))).first() is not None
 
 
 async def add(session: AsyncSession, row: Organization | ApiKey | Project) -> None:

@@ -81,7 +81,7 @@ async def ensure_org_with_key(session: AsyncSession, org_name: str, raw_key: str
 
 async def bootstrap_first_org(session: AsyncSession) -> CreatedKey | None:
     """On an empty database, create an organization and a key so a first start is usable."""
-    if await repository.count_orgs(session) > 0:
+    if await repository.any_org_exists(session):
         return None
     org = await create_org(session, "default")
     return await create_key(session, org, "default")

@@ -31,7 +31,6 @@ from sightline.traces.schemas import (
     SpanIds,
     SpanRead,
     SpanUpdate,
-    TraceCreate,
     TraceListItem,
     TraceRead,
     TraceTagsUpdate,
@@ -47,15 +46,6 @@ _SPAN_NULL_IGNORED = {"name", "kind", "status", "metadata"}
 
 def _trace_not_found(trace_id: uuid.UUID) -> NotFound:
     return NotFound(f"Trace {trace_id} not found.")
-
-
-async def ingest_trace(session: AsyncSession, scope: Scope, trace: TraceCreate) -> None:
-    try:
-        now = utcnow()
-        new = ingest.new_trace(trace, scope.project_id, now)
-        await repo.run_sync(session, ingest.upsert_traces, scope.project_id, [new], now)
-    except ingest.TraceRejected as exc:
-        raise ingest.http_error(exc) from None
 
 
 async def _own_trace(session: AsyncSession, scope: Scope, trace_id: uuid.UUID) -> Any:
