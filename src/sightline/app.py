@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import ORJSONResponse
 
-from sightline import __version__
+from sightline import __version__, runtime
 from sightline.config import Settings
 from sightline.db.engine import create_engine
 from sightline.db.session import make_session_factory
@@ -62,16 +61,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.eval_worker = eval_worker
         app.state.eval_queue = eval_worker.queue
         scheduler = monitor_scheduler.start_in_process(factory, settings, eval_worker.queue)
-        # Everything loaded by now lives as long as the process: freeze it out of the cyclic
-        # collector, and run full collections less often. Ingestion keeps many request
-        # objects alive for a few ms, which otherwise triggers full passes over the whole heap
-        # every few hundred traces (a third of the CPU of batch ingestion).
-        gc.freeze()
-        gc.set_threshold(700, 10, 100)
+        eval_worker.when_judge_ready(runtime.freeze_long_lived)
         try:
-            yield
+            with runtime.tuned_for_serving():
+                yield
         finally:
-            gc.unfreeze()
             await monitor_scheduler.stop_task(scheduler)
             await trace_writer.stop()
             await eval_worker.stop()

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -66,4 +66,17 @@ def create_sqlite_writer_engine(settings: Settings) -> Engine:
         max_overflow=0,
     )
     event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "connect", _no_implicit_begin)
+    event.listen(engine, "begin", _begin_immediate)
     return engine
+
+
+def _no_implicit_begin(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
+    dbapi_conn.isolation_level = None  # the sqlite3 module would BEGIN before the first DML
+
+
+def _begin_immediate(conn: Connection) -> None:
+    """The writer reads keys and then writes in one transaction: taking the write lock at
+    BEGIN keeps anyone else from writing in between (SQLAlchemy's documented pysqlite
+    recipe for transactions that SQLite itself begins, instead of the sqlite3 module)."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")

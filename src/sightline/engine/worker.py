@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from sightline.config import Settings
 from sightline.db.session import SessionFactory
@@ -42,6 +43,11 @@ class EvalWorker:
     def judge_ready(self) -> bool:
         """Whether the judge stack (LiteLLM) is imported; runs wait for it, requests never do."""
         return self._warm is not None and self._warm.done()
+
+    def when_judge_ready(self, callback: Callable[[], None]) -> None:
+        """Calls `callback` on the event loop once LiteLLM is imported (or failed to be)."""
+        if self._warm is not None:
+            self._warm.add_done_callback(lambda _: callback())
 
     async def stop(self) -> None:
         await self.queue.stop()

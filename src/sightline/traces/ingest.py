@@ -8,8 +8,9 @@ span_id and spans left out are kept. IDs are global, so an ID owned by another p
 trace) or by another trace (a span) is refused with 409 and nothing of it is written.
 
 Writes are bulk statements: traces and spans go in first with `INSERT ... ON CONFLICT DO
-NOTHING RETURNING`, so the common case (a new trace) costs one statement per table and no
-read. What was not inserted already existed and takes the merge path. On PostgreSQL the merge path
+NOTHING RETURNING` (on SQLite: one indexed read of the existing keys, then a multi-row
+`INSERT OR IGNORE`; see sqlite_bulk.py), so the common case (a new trace) costs one or two
+statements per table. What was not inserted already existed and takes the merge path. On PostgreSQL the merge path
 locks the rows it reads, so concurrent re-posts of one trace serialise instead of losing
 updates; SQLite has a single writer anyway.
 """
@@ -117,7 +118,7 @@ def upsert_traces(
         try:
             _write_traces(conn, project_id, traces, now)
             return
-        except _Raced:
+        except (_Raced, sqlite_bulk.RowsAppeared):
             # Everything written so far is ours and every step is idempotent, so running
             # again simply takes the merge path for the IDs that appeared meanwhile.
             if attempt == _MAX_ATTEMPTS - 1:
@@ -221,7 +222,7 @@ def upsert_spans(
         try:
             _upsert_spans(conn, rows, spans)
             break
-        except _Raced:
+        except (_Raced, sqlite_bulk.RowsAppeared):
             if attempt == _MAX_ATTEMPTS - 1:
                 raise _gave_up(trace_id) from None
     refresh_traces(conn, [trace], now)

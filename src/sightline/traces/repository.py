@@ -189,7 +189,11 @@ def add_tags(
     conn: Connection, project_id: uuid.UUID, tags: Iterable[tuple[uuid.UUID, str]]
 ) -> None:
     rows = [{"trace_id": t, "tag": tag, "project_id": project_id} for t, tag in tags]
-    if rows:
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        sqlite_bulk.insert_all(conn, tag_table, sqlite_bulk.encode_all(tag_table, rows))
+    else:
         conn.execute(insert_ignoring(conn, tag_table), rows)
 
 

@@ -1,10 +1,17 @@
-"""Bulk `INSERT OR IGNORE ... RETURNING` for SQLite, without SQLAlchemy's per-row work.
+"""Bulk `INSERT OR IGNORE` for SQLite, without SQLAlchemy's per-row work.
 
-It sends the statement SQLAlchemy itself sends for an executemany with RETURNING (one
-multi-row VALUES per chunk), but converts the values in one tight loop: SQLAlchemy's
-per-row parameter handling and its generic bind processors cost more than SQLite's insert.
-The converters store exactly what the column types' bind processors store on SQLite (a
-test in tests/traces compares them); a column of any other type uses its own processor.
+It sends one multi-row VALUES statement per chunk (as SQLAlchemy's own executemany with
+RETURNING does), but converts the values in one tight loop: SQLAlchemy's per-row parameter
+handling and its generic bind processors cost more than SQLite's insert. The converters
+store exactly what the column types' bind processors store on SQLite (a test in
+tests/traces compares them); a column of any other type uses its own processor.
+
+No RETURNING and no executemany: the sqlite3 module releases the GIL around every step
+and takes it back afterwards, and RETURNING steps once per row, as executemany does. In the
+server the event loop holds the GIL most of the time, so each of those hand-backs waits for
+it: a 400-trace group paid for thousands of them. Instead, the keys that already exist are
+read first (one indexed `IN` query per chunk, which also warms the pages the insert
+touches), and the insert's row count confirms that nothing appeared in between.
 """
 
 from __future__ import annotations
@@ -81,6 +88,29 @@ def encode_all(table: Table, rows: Sequence[Mapping[str, Any]]) -> list[Params]:
     return [encode_row(row) for row in rows]
 
 
+class RowsAppeared(Exception):
+    """Another connection inserted some of the keys between the read and the insert (only
+    possible outside the trace writer, whose transactions begin IMMEDIATE)."""
+
+
+def _statement(table: Table, names: Sequence[str], rows: int, dialect: Dialect) -> str:
+    quote = dialect.identifier_preparer.quote
+    placeholders = f"({', '.join('?' * len(names))})"
+    columns = ", ".join(quote(name) for name in names)
+    values = ", ".join([placeholders] * rows)
+    return f"INSERT OR IGNORE INTO {quote(table.name)} ({columns}) VALUES {values}"
+
+
+def insert_all(conn: Connection, table: Table, rows: Sequence[Params]) -> None:
+    """Inserts encoded rows (every column, in table order), skipping existing keys."""
+    names, _ = _encoder(table)
+    per_statement = MAX_PARAMS // len(names)
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        sql = _statement(table, names, len(chunk), conn.dialect)
+        conn.exec_driver_sql(sql, tuple(itertools.chain.from_iterable(chunk)))
+
+
 def insert_or_ignore(
     conn: Connection,
     table: Table,
@@ -89,26 +119,34 @@ def insert_or_ignore(
     params: Sequence[Params] | None = None,
 ) -> set[Any]:
     """Inserts the rows (each has every column) whose key is new; returns their keys.
-    `params` are the same rows already encoded, when the caller had time to do it earlier."""
+    `params` are the same rows already encoded, when the caller had time to do it earlier.
+    Raises RowsAppeared when a key was inserted by someone else meanwhile."""
     names, _ = _encoder(table)
     encoded = encode_all(table, rows) if params is None else params
     dialect = conn.dialect
-    to_key = table.c[key].type.dialect_impl(dialect).result_processor(dialect, None)
     quote = dialect.identifier_preparer.quote
-    columns = ", ".join(quote(name) for name in names)
-    placeholders = f"({', '.join('?' * len(names))})"
+    position = names.index(key)
     per_statement = MAX_PARAMS // len(names)
     inserted: set[Any] = set()
     for start in range(0, len(encoded), per_statement):
         chunk = encoded[start : start + per_statement]
-        sql = (
-            f"INSERT OR IGNORE INTO {quote(table.name)} ({columns}) VALUES "
-            f"{', '.join([placeholders] * len(chunk))} RETURNING {quote(key)}"
+        keys = [values[position] for values in chunk]
+        existing = set(
+            conn.exec_driver_sql(
+                f"SELECT {quote(key)} FROM {quote(table.name)} "
+                f"WHERE {quote(key)} IN ({', '.join('?' * len(keys))})",
+                tuple(keys),
+            ).scalars()
         )
-        flat = tuple(itertools.chain.from_iterable(chunk))
-        found = conn.exec_driver_sql(sql, flat).scalars().all()
-        if len(found) == len(chunk):  # all new, the common case: no need to read the keys
-            inserted.update(row[key] for row in rows[start : start + per_statement])
-        else:
-            inserted.update(found if to_key is None else map(to_key, found))
+        new = [values for values in chunk if values[position] not in existing]
+        if new:
+            sql = _statement(table, names, len(new), dialect)
+            result = conn.exec_driver_sql(sql, tuple(itertools.chain.from_iterable(new)))
+            if result.rowcount != len(new):
+                raise RowsAppeared
+        inserted.update(
+            row[key]
+            for row, values in zip(rows[start : start + per_statement], chunk, strict=True)
+            if values[position] not in existing
+        )
     return inserted
