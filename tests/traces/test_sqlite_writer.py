@@ -23,6 +23,7 @@ from sightline.db.engine import create_sqlite_writer_engine
 from sightline.traces import ingest, sqlite_bulk
 from sightline.traces.repository import trace_table
 from sightline.traces.schemas import TraceCreate
+from tests.conftest import in_thread
 
 PROJECT = uuid.UUID("00000000-0000-0000-0000-0000000000aa")
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -31,7 +32,7 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     settings = Settings(data_dir=tmp_path, environment="test")
-    migrate.upgrade(settings.resolved_database_url)
+    in_thread(lambda: migrate.upgrade(settings.resolved_database_url))  # runs its own loop
     with sqlite3.connect(tmp_path / "sightline.db") as db:
         org = uuid.uuid4().hex
         db.execute("INSERT INTO organization VALUES (?, 'org', '2026-01-01 00:00:00')", (org,))
