@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from fastapi import FastAPI
@@ -96,3 +97,23 @@ async def test_batch_without_ids_generates_them(tenant: Tenant) -> None:
     [result] = response.json()["results"]
     assert result["status"] == "accepted"
     assert (await tenant.client.get(f"/traces/{uuid.UUID(result['trace_id'])}")).status_code == 200
+
+
+async def test_unstorable_text_in_a_batch_rejects_only_its_trace(tenant: Tenant) -> None:
+    """A body holding a NUL or lone-surrogate escape gets the per-value checks; a body
+    without any is validated without them (validation.storable_body)."""
+    clean = trace(spans=[span(input={"q": "caf\u00e9 \\u0000 is text here"})])
+    nul = trace(spans=[span(output={"deep": ["a\x00b"]})])
+    surrogate_tag = trace(tags=["ok", "\ud800"])
+    mixed = json.dumps({"traces": [clean, nul, surrogate_tag]}).encode()
+    assert b"\\u0000" in mixed and b"\\ud800" in mixed
+
+    response = await tenant.client.post(
+        "/traces/batch", content=mixed, headers={"Content-Type": "application/json"}
+    )
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["accepted", "rejected", "rejected"]
+    assert "spans -> 0 -> output: Value error, must not contain NUL" in results[1]["error"]
+    assert "tags -> 1: Value error, must not contain unpaired UTF-16" in results[2]["error"]
+    stored = await get_trace(tenant.client, clean["trace_id"])
+    assert stored["spans"][0]["input"] == {"q": "caf\u00e9 \\u0000 is text here"}

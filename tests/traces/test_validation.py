@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from sightline.traces.validation import storable_body
 from tests.conftest import Tenant
 from tests.traces.conftest import post_trace, span, total_traces, trace
 
@@ -329,3 +330,18 @@ async def test_batch_id_lists_are_bounded(tenant: Tenant) -> None:
         assert empty.status_code == 422
     bad = await tenant.client.post("/traces/batch/delete", json={"trace_ids": ["nope"]})
     assert bad.json()["errors"][0]["field"] == "trace_ids -> 0"
+
+
+@pytest.mark.parametrize(
+    ("body", "storable"),
+    [
+        (rb'{"a": "plain", "b": ["caf\u00e9"]}', True),
+        (b'{"a": "caf\xc3\xa9"}', True),
+        (rb'{"a": "\u0000"}', False),
+        (rb'{"a": "\uD83D"}', False),
+        (rb'{"a": "\udfff"}', False),
+        (rb'{"a": "\\u0000 is only text, but counts"}', False),
+    ],
+)
+def test_storable_body_spots_every_unstorable_escape(body: bytes, storable: bool) -> None:
+    assert storable_body(body) is storable

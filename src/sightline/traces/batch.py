@@ -32,7 +32,7 @@ from sightline.traces.ingest import (
 )
 from sightline.traces.rows import union_tags
 from sightline.traces.schemas import TraceBatchItem, TraceBatchResult, TraceCreate
-from sightline.traces.validation import MAX_TAGS
+from sightline.traces.validation import MAX_TAGS, STORABLE_BODY
 
 if TYPE_CHECKING:
     from sightline.traces.group_writer import GroupWriter
@@ -134,15 +134,22 @@ def write_unchecked(
 
 
 async def ingest_batch(
-    writer: GroupWriter, project_id: uuid.UUID, raw_traces: list[Any], max_traces: int
+    writer: GroupWriter,
+    project_id: uuid.UUID,
+    raw_traces: list[Any],
+    max_traces: int,
+    *,
+    storable: bool = False,
 ) -> TraceBatchResult:
+    """`storable`: the traces were parsed from a body that validation.storable_body passed."""
     if len(raw_traces) > max_traces:
         raise DomainValidationError(f"traces: at most {max_traces} traces per request.")
+    context = {STORABLE_BODY: storable}
     results: list[TraceBatchItem] = []
     valid: list[Item] = []
     for index, raw in enumerate(raw_traces):
         try:
-            trace = _TRACE.validate_python(raw)
+            trace = _TRACE.validate_python(raw, context=context)
         except ValidationError as exc:
             results.append(
                 TraceBatchItem(trace_id=_raw_trace_id(raw), status="rejected", error=_describe(exc))

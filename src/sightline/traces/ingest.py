@@ -10,9 +10,9 @@ trace) or by another trace (a span) is refused with 409 and nothing of it is wri
 Writes are bulk statements: traces and spans go in first with `INSERT ... ON CONFLICT DO
 NOTHING RETURNING` (on SQLite: one indexed read of the existing keys, then a multi-row
 `INSERT OR IGNORE`; see sqlite_bulk.py), so the common case (a new trace) costs one or two
-statements per table. What was not inserted already existed and takes the merge path. On PostgreSQL the merge path
-locks the rows it reads, so concurrent re-posts of one trace serialise instead of losing
-updates; SQLite has a single writer anyway.
+statements per table. What was not inserted already existed and takes the merge path.
+On PostgreSQL the merge path locks the rows it reads, so concurrent re-posts of one trace
+serialise instead of losing updates; SQLite has a single writer anyway.
 """
 
 from __future__ import annotations

@@ -40,20 +40,24 @@ from sightline.traces.schemas import (
     Updated,
 )
 from sightline.traces.session_schemas import SessionBucket, SessionDetail, SessionSummary
-from sightline.traces.validation import CleanStr
+from sightline.traces.validation import CleanStr, storable_body
 
 
 class _Request(Request):
     async def json(self) -> Any:
         """orjson first: ingestion bodies are large and the stdlib parser is a good part of
         their cost. What orjson refuses (NaN, integers beyond 64 bits, ...) goes to the
-        stdlib parser, so the same bodies are accepted or refused as before."""
+        stdlib parser, so the same bodies are accepted or refused as before. Records in
+        `state.storable_body` whether the body's values need the per-value checks."""
         if not hasattr(self, "_json"):
             body = await self.body()
             try:
                 self._json = orjson.loads(body)
             except orjson.JSONDecodeError:
                 self._json = json.loads(body)
+                self.state.storable_body = False
+            else:
+                self.state.storable_body = storable_body(body)
         return self._json
 
 
@@ -88,7 +92,11 @@ async def create_traces(
 ) -> TraceBatchResult:
     """Stored before the answer, through the same writer as single POSTs."""
     return await batch.ingest_batch(
-        request.app.state.trace_writer, scope.project_id, body.traces, settings.max_batch_traces
+        request.app.state.trace_writer,
+        scope.project_id,
+        body.traces,
+        settings.max_batch_traces,
+        storable=getattr(request.state, "storable_body", False),
     )
 
 

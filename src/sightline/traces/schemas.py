@@ -19,6 +19,7 @@ from sightline.traces.validation import (
     JsonObject,
     JsonValue,
     Name,
+    NonEmptyShortStr,
     ShortStr,
     Tag,
     Tags,
@@ -49,7 +50,7 @@ class TraceStatus(StrEnum):
     ERROR = "ERROR"
 
 
-SessionId = Annotated[ShortStr, Field(min_length=1)]
+SessionId = NonEmptyShortStr
 
 
 class SpanCreate(BaseModel):
