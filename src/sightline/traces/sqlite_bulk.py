@@ -19,11 +19,12 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Table
+from sqlalchemy import JSON, Column, Table, Uuid
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Dialect
 
@@ -46,7 +47,14 @@ def _utc_datetime(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         return value.isoformat(" ", "microseconds")
-    return value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]  # without +00:00
+    if value.tzinfo is not UTC:  # validated timestamps are UTC already
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:-6]  # without +00:00
+
+
+def _uuid_hex(value: uuid.UUID | None) -> str | None:
+    """Uuid on SQLite (CHAR(32)): the hex digits."""
+    return None if value is None else value.hex
 
 
 def converter(column: Column[Any], dialect: Dialect) -> Convert | None:
@@ -55,6 +63,8 @@ def converter(column: Column[Any], dialect: Dialect) -> Convert | None:
         return _utc_datetime
     if isinstance(kind, JSON) and not kind.none_as_null:
         return json_dumps  # None is stored as JSON null, as SQLAlchemy does
+    if isinstance(kind, Uuid) and kind.as_uuid and not kind.native_uuid:
+        return _uuid_hex
     processor: Convert | None = kind.dialect_impl(dialect).bind_processor(dialect)
     return processor
 
@@ -64,16 +74,19 @@ def _encoder(table: Table) -> tuple[list[str], Callable[[Mapping[str, Any]], Par
     """Column names and a function turning a full row into SQLite parameters in their order."""
     names = [column.name for column in table.c]
     values_of = operator.itemgetter(*names)
+    # (position, converter, what it makes of None): None is common (optional span fields)
+    # and a test costs less than a call.
     converted = [
-        (position, convert)
+        (position, convert, convert(None))
         for position, column in enumerate(table.c)
         if (convert := converter(column, _SQLITE)) is not None
     ]
 
     def encode(row: Mapping[str, Any]) -> Params:
         values = list(values_of(row))
-        for position, convert in converted:
-            values[position] = convert(values[position])
+        for position, convert, none in converted:
+            value = values[position]
+            values[position] = none if value is None else convert(value)
         return tuple(values)
 
     return names, encode
