@@ -76,15 +76,21 @@ async def _ingest_figures(base: str, count: int, concurrency: int) -> dict[str, 
     }
 
 
-async def _fill_to(base: str, target: int, have: int, concurrency: int) -> None:
-    seed = 10
+async def _fill_to(base: str, target: int, have: int, concurrency: int) -> float:
+    """Fills the store to `target` traces in batches of 500; returns the traces/s it took
+    (generating the traces is not counted), which shows how ingestion holds up as the
+    store grows."""
+    seed = 10 + have
+    sent, elapsed = 0, 0.0
     while have < target:
         n = min(5000, target - have)
         traces = _traces(n, seed=seed)
         bodies = [orjson.dumps({"traces": traces[i : i + 500]}) for i in range(0, n, 500)]
-        await _send_all(base, bodies, "/traces/batch", concurrency)
+        elapsed += await _send_all(base, bodies, "/traces/batch", concurrency)
         have += n
+        sent += n
         seed += 1
+    return sent / elapsed if elapsed else 0.0
 
 
 async def _list_latency(
@@ -114,7 +120,9 @@ async def _bench_backend(base: str, args: argparse.Namespace) -> None:
     )
     have = 2 * args.traces
     for size in args.sizes:
-        await _fill_to(base, size, have, args.concurrency)
+        fill_rate = await _fill_to(base, size, have, args.concurrency)
+        if size > have:
+            print(f"  filling {have:,} -> {size:,} (batches of 500): {fill_rate:8.0f} traces/s")
         have = max(have, size)
         p50, p95 = await _list_latency(base, {})
         fp50, fp95 = await _list_latency(base, {"user_id": "user-7"})
