@@ -77,6 +77,6 @@ def _no_implicit_begin(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
 
 def _begin_immediate(conn: Connection) -> None:
     """The writer reads keys and then writes in one transaction: taking the write lock at
-    BEGIN keeps anyone else from writing in between (SQLAlchemy's documented pysqlite
-    recipe for transactions that SQLite itself begins, instead of the sqlite3 module)."""
+    BEGIN keeps anyone else from writing in between. This is the recipe of SQLAlchemy's
+    pysqlite docs: the sqlite3 module's implicit BEGIN is off and SQLAlchemy begins."""
     conn.exec_driver_sql("BEGIN IMMEDIATE")
