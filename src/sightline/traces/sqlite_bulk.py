@@ -10,7 +10,7 @@ No RETURNING and no executemany: the sqlite3 module releases the GIL around ever
 and takes it back afterwards, and RETURNING steps once per row, as executemany does. In the
 server the event loop holds the GIL most of the time, so each of those hand-backs waits for
 it: a 400-trace group paid for thousands of them. Instead, the keys that already exist are
-read first (one indexed `IN` query per chunk, which also warms the pages the insert
+read first (indexed `IN` queries of up to 32,766 keys, which also warm the pages the insert
 touches), and the insert's row count confirms that nothing appeared in between.
 """
 
@@ -114,14 +114,30 @@ def _statement(table: Table, names: Sequence[str], rows: int, dialect: Dialect) 
     return f"INSERT OR IGNORE INTO {quote(table.name)} ({columns}) VALUES {values}"
 
 
-def insert_all(conn: Connection, table: Table, rows: Sequence[Params]) -> None:
-    """Inserts encoded rows (every column, in table order), skipping existing keys."""
+def insert_all(conn: Connection, table: Table, rows: Sequence[Params]) -> int:
+    """Inserts encoded rows (every column, in table order), skipping existing keys;
+    returns how many were inserted."""
     names, _ = _encoder(table)
     per_statement = MAX_PARAMS // len(names)
+    inserted = 0
     for start in range(0, len(rows), per_statement):
         chunk = rows[start : start + per_statement]
         sql = _statement(table, names, len(chunk), conn.dialect)
-        conn.exec_driver_sql(sql, tuple(itertools.chain.from_iterable(chunk)))
+        inserted += conn.exec_driver_sql(sql, tuple(itertools.chain.from_iterable(chunk))).rowcount
+    return inserted
+
+
+def _existing_keys(conn: Connection, table: Table, key: str, keys: Sequence[Any]) -> set[Any]:
+    quote = conn.dialect.identifier_preparer.quote
+    found: set[Any] = set()
+    for start in range(0, len(keys), MAX_PARAMS):
+        chunk = tuple(keys[start : start + MAX_PARAMS])
+        sql = (
+            f"SELECT {quote(key)} FROM {quote(table.name)} "
+            f"WHERE {quote(key)} IN ({', '.join('?' * len(chunk))})"
+        )
+        found.update(conn.exec_driver_sql(sql, chunk).scalars())
+    return found
 
 
 def insert_or_ignore(
@@ -136,30 +152,13 @@ def insert_or_ignore(
     Raises RowsAppeared when a key was inserted by someone else meanwhile."""
     names, _ = _encoder(table)
     encoded = encode_all(table, rows) if params is None else params
-    dialect = conn.dialect
-    quote = dialect.identifier_preparer.quote
     position = names.index(key)
-    per_statement = MAX_PARAMS // len(names)
-    inserted: set[Any] = set()
-    for start in range(0, len(encoded), per_statement):
-        chunk = encoded[start : start + per_statement]
-        keys = [values[position] for values in chunk]
-        existing = set(
-            conn.exec_driver_sql(
-                f"SELECT {quote(key)} FROM {quote(table.name)} "
-                f"WHERE {quote(key)} IN ({', '.join('?' * len(keys))})",
-                tuple(keys),
-            ).scalars()
-        )
-        new = [values for values in chunk if values[position] not in existing]
-        if new:
-            sql = _statement(table, names, len(new), dialect)
-            result = conn.exec_driver_sql(sql, tuple(itertools.chain.from_iterable(new)))
-            if result.rowcount != len(new):
-                raise RowsAppeared
-        inserted.update(
-            row[key]
-            for row, values in zip(rows[start : start + per_statement], chunk, strict=True)
-            if values[position] not in existing
-        )
-    return inserted
+    existing = _existing_keys(conn, table, key, [values[position] for values in encoded])
+    new = [
+        (row, values)
+        for row, values in zip(rows, encoded, strict=True)
+        if values[position] not in existing
+    ]
+    if insert_all(conn, table, [values for _, values in new]) != len(new):
+        raise RowsAppeared
+    return {row[key] for row, _ in new}
