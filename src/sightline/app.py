@@ -1,80 +1,37 @@
-"""Application factory: middleware, routers and the lifespan of shared resources."""
+"""Application factory: error handlers, middleware and routers (the lifespan: serving.py).
+Every router is mounted at the root, as PandaProbe's clients expect (no /v1 prefix)."""
 
 from __future__ import annotations
-
-import asyncio
-import contextlib
-import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import ORJSONResponse
 
-from sightline import __version__, runtime
+from sightline import __version__, health
 from sightline.config import Settings
-from sightline.db.engine import create_engine
-from sightline.db.session import make_session_factory
-from sightline.engine.worker import EvalWorker
 from sightline.errors import install_error_handlers
-from sightline.identity.service import AuthResolver
-from sightline.lifecycle import prepare_database
+from sightline.evals.runs import routes as run_routes
+from sightline.evals.scores import routes as score_routes
+from sightline.evals.scores.analytics import routes as score_analytics_routes
+from sightline.evals.sessions import routes as session_run_routes
 from sightline.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from sightline.monitors import scheduler as monitor_scheduler
-from sightline.routers import include_routers
-from sightline.traces.group_writer import GroupWriter
+from sightline.monitors import routes as monitor_routes
+from sightline.serving import lifespan
+from sightline.traces import routes as trace_routes
 
-logger = logging.getLogger("sightline")
-
-USAGE_FLUSH_SECONDS = 30.0
-
-
-async def _flush_key_usage(auth: AuthResolver) -> None:
-    while True:
-        await asyncio.sleep(USAGE_FLUSH_SECONDS)
-        try:
-            await auth.flush_usage()
-        except Exception:  # a failed flush only loses last-used times
-            logger.exception("could not record API key usage")
+ROUTERS = (
+    health.router,
+    trace_routes.router,
+    run_routes.router,
+    score_routes.router,
+    score_analytics_routes.router,
+    session_run_routes.router,
+    monitor_routes.router,
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings)
-        factory = make_session_factory(engine)
-        await prepare_database(settings, factory)
-        app.state.engine = engine
-        app.state.session_factory = factory
-        app.state.auth = AuthResolver(factory, settings.auth_cache_seconds)
-        # SQLite has one writer: trace writers of this process queue on one lock.
-        app.state.trace_write_lock = asyncio.Lock() if settings.is_sqlite else None
-        trace_writer = GroupWriter(settings, engine, app.state.trace_write_lock)
-        trace_writer.start()
-        app.state.trace_writer = trace_writer
-        flusher = asyncio.create_task(_flush_key_usage(app.state.auth))
-        eval_worker = EvalWorker(settings, factory)
-        await eval_worker.start()
-        app.state.eval_worker = eval_worker
-        app.state.eval_queue = eval_worker.queue
-        scheduler = monitor_scheduler.start_in_process(factory, settings, eval_worker.queue)
-        eval_worker.when_judge_ready(runtime.freeze_long_lived)
-        try:
-            with runtime.tuned_for_serving():
-                yield
-        finally:
-            await monitor_scheduler.stop_task(scheduler)
-            await trace_writer.stop()
-            await eval_worker.stop()
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
-            await app.state.auth.flush_usage()
-            await engine.dispose()
-
     app = FastAPI(
         title="Sightline",
         version=__version__,
@@ -101,5 +58,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     app.add_middleware(RequestIdMiddleware)
-    include_routers(app)
+    for router in ROUTERS:
+        app.include_router(router)
     return app

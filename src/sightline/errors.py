@@ -1,13 +1,12 @@
 """The error tree and the one handler that turns errors into the API's envelopes.
 
     SightlineError                 {"detail": message}, status from the class
-    ├── BadRequest (400)
     ├── Unauthorized (401)
     ├── NotFound (404)
     ├── Conflict (409)
     ├── PayloadTooLarge (413)
     ├── DomainValidationError (422)
-    └── RateLimited (429, Retry-After)
+    └── TooManyRequests (429, Retry-After)
 
 Request-schema errors (Pydantic) become 422 {"detail": "Validation error", "errors": [...]},
 PandaProbe's shape, where each error names its field as "spans -> 0 -> name".
@@ -37,10 +36,6 @@ class SightlineError(Exception):
         self.headers = headers
 
 
-class BadRequest(SightlineError):
-    status_code = 400
-
-
 class Unauthorized(SightlineError):
     status_code = 401
 
@@ -61,7 +56,7 @@ class DomainValidationError(SightlineError):
     status_code = 422
 
 
-class RateLimited(SightlineError):
+class TooManyRequests(SightlineError):
     status_code = 429
 
     def __init__(self, detail: str, *, retry_after_seconds: int) -> None:

@@ -16,7 +16,7 @@ from fakes.openai_server import FakeJudgeServer
 from sightline.config import JudgeSettings
 from sightline.engine.judge import LiteLLMJudge
 from sightline.engine.limits import Limits
-from sightline.engine.model import SpanView, TraceView
+from sightline.engine.views import SpanView, TraceView
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 

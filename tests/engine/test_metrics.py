@@ -14,7 +14,7 @@ from sightline.engine import evaluate_metrics
 from sightline.engine.errors import ContextOverflow, UnparseableAnswer
 from sightline.engine.judge import LiteLLMJudge
 from sightline.engine.metrics import TraceEvaluation, get_metric, listed_metrics, template
-from sightline.engine.model import TraceView
+from sightline.engine.views import TraceView
 
 from .conftest import T0, messages, weather_trace
 

@@ -6,9 +6,9 @@ from dataclasses import asdict, replace
 import pytest
 
 from sightline.engine.errors import ContextOverflow
-from sightline.engine.judge.models import estimate_tokens
-from sightline.engine.model import TraceView
+from sightline.engine.judge.catalog import estimate_tokens
 from sightline.engine.render import render_trace
+from sightline.engine.views import TraceView
 
 from .conftest import span, weather_trace
 

@@ -10,7 +10,7 @@ import httpx
 from sightline.db.types import utcnow
 from tests.conftest import Tenant
 from tests.evals.factories import create_traces, wait_for_run
-from tests.sessions.helpers import post_session
+from tests.evals.sessions.helpers import post_session
 
 BASE = "/evaluations/monitors"
 

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sightline.config import Settings
 from sightline.db.engine import create_engine
+from sightline.db.schema import prepare_schema
 from sightline.db.session import make_session_factory, transaction
-from sightline.lifecycle import prepare_schema_for_cli
 
 T = TypeVar("T")
 
@@ -21,7 +21,7 @@ def run_in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         settings = Settings()
         engine = create_engine(settings)
         try:
-            await prepare_schema_for_cli(settings, make_session_factory(engine))
+            await prepare_schema(settings, make_session_factory(engine))
             async with transaction(make_session_factory(engine)) as session:
                 return await work(session)
         finally:

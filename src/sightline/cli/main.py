@@ -14,8 +14,9 @@ from sightline.cli.scheduler import scheduler as scheduler_command
 from sightline.config import Settings
 from sightline.db import migrate
 from sightline.db.engine import create_engine
+from sightline.db.schema import prepare_schema
 from sightline.db.session import make_session_factory
-from sightline.lifecycle import prepare_database
+from sightline.identity.service import provision
 
 app = typer.Typer(help="Sightline: tracing and evaluation for AI agents.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -62,7 +63,9 @@ def serve(
 async def _prepare(settings: Settings) -> None:
     engine = create_engine(settings)
     try:
-        await prepare_database(settings, make_session_factory(engine))
+        factory = make_session_factory(engine)
+        await prepare_schema(settings, factory)
+        await provision(settings, factory)
     finally:
         await engine.dispose()
 

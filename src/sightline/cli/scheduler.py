@@ -30,15 +30,15 @@ def scheduler(
 async def _main(settings: Settings, interval: float, once: bool) -> None:
     import sightline.engine.session.evaluator  # noqa: F401 - registers SESSION targets
     from sightline.db.engine import create_engine
+    from sightline.db.schema import prepare_schema
     from sightline.db.session import make_session_factory
     from sightline.engine.worker import EvalWorker
-    from sightline.lifecycle import prepare_schema_for_cli
     from sightline.monitors.scheduler import Scheduler
 
     engine = create_engine(settings)
     factory = make_session_factory(engine)
     try:
-        await prepare_schema_for_cli(settings, factory)
+        await prepare_schema(settings, factory)
         worker = EvalWorker(settings, factory)
         await worker.start()
         try:

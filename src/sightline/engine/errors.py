@@ -3,7 +3,7 @@
     EngineError
     ├── JudgeError                    a judge (LLM or embedding) call did not give a usable answer
     │   ├── RetryableJudgeError       transient: worth trying again later (the retry loop does)
-    │   │   └── RateLimited           HTTP 429; carries the provider's Retry-After, if any
+    │   │   └── JudgeRateLimited      HTTP 429; carries the provider's Retry-After, if any
     │   └── PermanentJudgeError       retrying cannot help: fail the metric with this message
     │       ├── JudgeAuthError        401/403: bad or missing key
     │       ├── JudgeModelError       404 / unknown model / bad request
@@ -39,7 +39,7 @@ class RetryableJudgeError(JudgeError):
     pass
 
 
-class RateLimited(RetryableJudgeError):
+class JudgeRateLimited(RetryableJudgeError):
     def __init__(self, message: str, retry_after_seconds: float | None = None) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds

@@ -24,24 +24,35 @@ from datetime import timedelta
 from sightline.config import Settings
 from sightline.db.models import EvalRun
 from sightline.db.session import SessionFactory, transaction
-from sightline.engine import trace_target  # noqa: F401 - registers the TRACE evaluator
 from sightline.engine.budget import Budget
-from sightline.engine.cache_db import DbJudgeCache
 from sightline.engine.judge import InMemoryEmbeddingCache, LiteLLMJudge, warm_up
+from sightline.engine.judge.db_cache import DbJudgeCache
 from sightline.engine.limits import Limits
-from sightline.engine.run_execution import RunExecution, RunGone
+from sightline.engine.run_execution import ExecutionSettings, RunExecution, RunGone
 from sightline.engine.run_outcome import final_status
-from sightline.engine.targets import (
-    RunContext,
-    get_target_evaluator,
+from sightline.engine.session.evaluator import SessionTargetEvaluator
+from sightline.engine.targets import RunContext, TargetEvaluator
+from sightline.engine.trace import (
+    evaluator as trace_target,  # noqa: F401 - registers the TRACE evaluator
 )
-from sightline.evals import repository
+from sightline.engine.trace.evaluator import TraceTargetEvaluator
+from sightline.evals.runs import repository
+from sightline.kit.statuses import UNFINISHED_RUN_STATUSES, RunStatus, TargetType
 
 logger = logging.getLogger("sightline.engine")
 
 
+def target_evaluators() -> dict[str, TargetEvaluator]:
+    """The evaluator of each target type: the one table of what a run can evaluate."""
+    return {
+        TargetType.TRACE: TraceTargetEvaluator(),
+        TargetType.SESSION: SessionTargetEvaluator(),
+    }
+
+
 class Executor:
-    """One per process: owns the shared limiter, judge cache and embedding cache."""
+    """One per process: owns the shared limiter, judge cache, embedding cache and the
+    target evaluators."""
 
     def __init__(
         self, settings: Settings, session_factory: SessionFactory, limits: Limits | None = None
@@ -51,15 +62,19 @@ class Executor:
         self.limits = limits or Limits.from_settings(settings.judge_settings)
         self.judge_cache = DbJudgeCache(session_factory)
         self.embedding_cache = InMemoryEmbeddingCache()
-        self.lease = timedelta(seconds=settings.eval_task_lease_seconds)
+        self.evaluators = target_evaluators()
+        self.execution = ExecutionSettings(
+            lease=timedelta(seconds=settings.eval_task_lease_seconds),
+            judge_concurrency=settings.judge_settings.max_concurrency,
+        )
 
     async def execute(self, run_id: uuid.UUID) -> None:
         async with transaction(self.factory) as session:
             run = await repository.get_run_by_id(session, run_id)
-            if run is None or run.status not in repository.UNFINISHED_RUN_STATUSES:
+            if run is None or run.status not in UNFINISHED_RUN_STATUSES:
                 return
             await repository.mark_run_running(session, run_id)
-        evaluator = get_target_evaluator(run.target_type)
+        evaluator = self.evaluators.get(run.target_type)
         if evaluator is None:
             await self._fail_run(run_id, f"No evaluator for target type {run.target_type}.")
             return
@@ -67,7 +82,10 @@ class Executor:
         if run.use_cache:
             await self.judge_cache.refresh()
         try:
-            await RunExecution(self, self._context(run), evaluator).work()
+            execution = RunExecution(
+                self._context(run), evaluator, self.factory, self.judge_cache, self.execution
+            )
+            await execution.work()
         except RunGone:
             logger.info("run %s was deleted while running; stopped", run_id)
             return
@@ -109,4 +127,4 @@ class Executor:
 
     async def _fail_run(self, run_id: uuid.UUID, message: str) -> None:
         async with transaction(self.factory) as session:
-            await repository.finish_run(session, run_id, "FAILED", message)
+            await repository.finish_run(session, run_id, RunStatus.FAILED, message)

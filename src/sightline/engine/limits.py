@@ -142,6 +142,3 @@ class Limits:
 
     async def pause(self, model: str, seconds: float) -> None:
         await self.bucket.pause(model, seconds)
-
-    def reset_peak(self) -> None:
-        self.peak_in_flight = self.in_flight

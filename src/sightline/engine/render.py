@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from sightline.engine.errors import ContextOverflow
-from sightline.engine.judge.models import estimate_tokens
-from sightline.engine.model import SpanView, TraceView
+from sightline.engine.judge.catalog import estimate_tokens
 from sightline.engine.text import compact_json, content_text, message_list
+from sightline.engine.views import SpanView, TraceView
 
 # Characters per field, most generous first; 0 is the skeleton (no payloads at all).
 FIELD_LIMITS: tuple[int | None, ...] = (None, 4000, 2000, 1000, 500, 250, 120, 60, 0)

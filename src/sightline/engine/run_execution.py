@@ -19,17 +19,17 @@ import logging
 import time
 from collections import deque
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from datetime import timedelta
 
-from sightline.db.session import transaction
+from sightline.db.session import SessionFactory, transaction
 from sightline.db.types import utcnow
 from sightline.engine.errors import BudgetExhausted
+from sightline.engine.judge.db_cache import DbJudgeCache
 from sightline.engine.targets import PairOutcome, RunContext, TargetEvaluator
-from sightline.evals import repository
-from sightline.evals.repository import ClaimedTask
-
-if TYPE_CHECKING:
-    from sightline.engine.executor import Executor
+from sightline.evals.runs import repository
+from sightline.evals.runs.repository import ClaimedTask
+from sightline.kit.statuses import UNFINISHED_RUN_STATUSES, TaskStatus
 
 logger = logging.getLogger("sightline.engine")
 
@@ -46,14 +46,27 @@ class RunGone(Exception):
     """The run row was deleted while it was being worked on."""
 
 
+@dataclass(frozen=True, slots=True)
+class ExecutionSettings:
+    lease: timedelta  # how long a claim holds; the heartbeat renews it every third of it
+    judge_concurrency: int  # judge calls in flight per process: sizes the lanes
+
+
 class RunExecution:
-    def __init__(self, executor: Executor, ctx: RunContext, evaluator: TargetEvaluator) -> None:
-        self.executor = executor
-        self.factory = executor.factory
+    def __init__(
+        self,
+        ctx: RunContext,
+        evaluator: TargetEvaluator,
+        factory: SessionFactory,
+        judge_cache: DbJudgeCache,
+        settings: ExecutionSettings,
+    ) -> None:
         self.ctx = ctx
         self.evaluator = evaluator
-        concurrency = executor.settings.judge_settings.max_concurrency
-        self.lanes = min(MAX_LANES, max(2, 2 * concurrency))
+        self.factory = factory
+        self.judge_cache = judge_cache
+        self.lease = settings.lease
+        self.lanes = min(MAX_LANES, max(2, 2 * settings.judge_concurrency))
         self.claim_batch = max(1, min(16, self.lanes // 4))
         self.held: dict[int, ClaimedTask] = {}
         self.ready: deque[list[ClaimedTask]] = deque()
@@ -117,7 +130,7 @@ class RunExecution:
             return self.ready.popleft() if self.ready else None
 
     async def _claim(self) -> None:
-        lease_until = utcnow() + self.executor.lease
+        lease_until = utcnow() + self.lease
         async with transaction(self.factory) as session:
             claimed = await repository.claim_targets(
                 session, self.ctx.run_id, self.claim_batch, lease_until
@@ -203,9 +216,9 @@ class RunExecution:
                 raise RunGone()
             for claimed, outcomes in batch:
                 await self.evaluator.write(session, self.ctx, claimed[0].target_id, outcomes)
-            await repository.finish_tasks(session, done, "DONE")
-            await repository.finish_tasks(session, failed, "FAILED")
-            await self.executor.judge_cache.flush_into(session)
+            await repository.finish_tasks(session, done, TaskStatus.DONE)
+            await repository.finish_tasks(session, failed, TaskStatus.FAILED)
+            await self.judge_cache.flush_into(session)
             if time.monotonic() - self.counters_at >= COUNTER_REFRESH_SECONDS:
                 counters = await repository.compute_counters(session, self.ctx.run_id)
                 await repository.store_counters(session, self.ctx.run_id, counters)
@@ -223,12 +236,12 @@ class RunExecution:
                 await repository.release_tasks(session, [t.id for t in claimed])
 
     async def _heartbeat(self) -> None:
-        interval = self.executor.lease.total_seconds() / 3
+        interval = self.lease.total_seconds() / 3
         while True:
             await asyncio.sleep(interval)
             try:
                 async with transaction(self.factory) as session:
-                    lease_until = utcnow() + self.executor.lease
+                    lease_until = utcnow() + self.lease
                     await repository.renew_leases(session, list(self.held), lease_until)
             except Exception:  # a missed renewal only risks an (idempotent) repeat
                 logger.warning("could not renew task leases of run %s", self.ctx.run_id)
@@ -247,7 +260,7 @@ class RunExecution:
             if not counters.unfinished_pairs:
                 return False
             run = await repository.get_run_by_id(session, self.ctx.run_id)
-            if run is not None and run.status not in repository.UNFINISHED_RUN_STATUSES:
+            if run is not None and run.status not in UNFINISHED_RUN_STATUSES:
                 return False  # another worker finished it
             expiry = await repository.next_lease_expiry(session, self.ctx.run_id)
         wait = MAX_POLL_SECONDS

@@ -7,8 +7,8 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sightline.evals import score_repository
-from sightline.evals.repository import RunCounters
+from sightline.evals.runs.repository import RunCounters
+from sightline.evals.scores import repository as scores_repo
 
 _HINTS = {
     "judge_auth_error": (
@@ -37,7 +37,7 @@ async def final_status(
 ) -> tuple[str, str | None]:
     if counters.total_pairs == 0 or counters.done_pairs > 0:
         return "COMPLETED", None
-    reason = await score_repository.most_common_failure(session, run_id) or "unknown error"
+    reason = await scores_repo.most_common_failure(session, run_id) or "unknown error"
     code = reason.split(":", 1)[0]
     message = f"No (target, metric) pair could be scored; most common reason: {reason}"
     hint = _HINTS.get(code)

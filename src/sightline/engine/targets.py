@@ -1,9 +1,10 @@
-"""What the executor needs from a kind of target (a trace, a session): a small registry.
+"""What the executor needs from a kind of target (a trace, a session).
 
 The executor is generic: it claims a target's (target, metric) tasks, asks the target type's
 ``TargetEvaluator`` for one outcome per metric, then, in one transaction, has the evaluator
-write its score rows and marks the tasks DONE or FAILED. TRACE is registered by
-``engine.trace_target``; session runs register ``"SESSION"`` the same way.
+write its score rows and marks the tasks DONE or FAILED. The table of evaluators per target
+type is built explicitly by the executor (``executor.target_evaluators``): nothing registers
+itself by being imported.
 """
 
 from __future__ import annotations
@@ -107,14 +108,3 @@ class TargetEvaluator(Protocol):
         self, session: AsyncSession, ctx: RunContext, target_id: str, outcomes: list[PairOutcome]
     ) -> None:
         """Upsert the score rows of ``outcomes`` (inside the executor's transaction)."""
-
-
-_EVALUATORS: dict[str, TargetEvaluator] = {}
-
-
-def register_target_evaluator(target_type: str, evaluator: TargetEvaluator) -> None:
-    _EVALUATORS[target_type] = evaluator
-
-
-def get_target_evaluator(target_type: str) -> TargetEvaluator | None:
-    return _EVALUATORS.get(target_type)

@@ -15,7 +15,7 @@ from sightline.engine.executor import Executor
 from sightline.engine.judge import warm_up
 from sightline.engine.queue import JobQueue
 from sightline.engine.queue.inprocess import InProcessQueue
-from sightline.evals import repository
+from sightline.evals.runs import repository
 
 logger = logging.getLogger("sightline.engine")
 

@@ -17,10 +17,6 @@ async def get_org_by_name(session: AsyncSession, name: str) -> Organization | No
     ).scalar_one_or_none()
 
 
-async def get_org_by_id(session: AsyncSession, org_id: uuid.UUID) -> Organization | None:
-    return await session.get(Organization, org_id)
-
-
 async def list_orgs(session: AsyncSession) -> Sequence[Organization]:
     return (
         (await session.execute(select(Organization).order_by(Organization.created_at)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -9,12 +10,15 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sightline.config import Settings
 from sightline.db.models import ApiKey, Organization, Project
 from sightline.db.session import SessionFactory, transaction
 from sightline.db.types import utcnow
 from sightline.errors import Conflict, DomainValidationError, NotFound, Unauthorized
 from sightline.identity import keys, repository
 from sightline.identity.schemas import PROJECT_NAME_RULE, CreatedKey, Scope
+
+logger = logging.getLogger("sightline")
 
 MISSING_CREDENTIALS = (
     "Missing credentials. Provide Authorization: Bearer <token> (with X-Project-ID) "
@@ -189,3 +193,22 @@ class AuthResolver:
         pending, self._pending_usage = self._pending_usage, {}
         async with transaction(self._factory) as session:
             await repository.touch_keys(session, pending)
+
+
+async def provision(settings: Settings, factory: SessionFactory) -> None:
+    """At start-up: the organization and key of SIGHTLINE_INIT_* (idempotent), else, on an
+    empty database, a first organization whose key is printed once."""
+    async with transaction(factory) as session:
+        if settings.init_org and settings.init_api_key:
+            if await ensure_org_with_key(session, settings.init_org, settings.init_api_key):
+                logger.info("provisioned organization %r from SIGHTLINE_INIT_*", settings.init_org)
+            return
+        created = await bootstrap_first_org(session)
+    if created is not None:
+        # Printed, not logged: this is the only time the raw key is ever shown.
+        print(
+            "\nSightline created organization 'default' and an API key (shown only once):\n"
+            f"  {created.raw_key}\n"
+            "Use it as PANDAPROBE_API_KEY.\n",
+            flush=True,
+        )

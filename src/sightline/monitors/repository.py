@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sightline.db.models import EvalMonitor, EvalRun, SessionScore, Trace, TraceScore
-from sightline.evals.target_repository import filter_clauses
+from sightline.traces.repository import filter_clauses
 
 _CHUNK = 1000
 

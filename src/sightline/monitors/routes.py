@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
-from sightline.api_types import Page
 from sightline.db.types import utcnow
-from sightline.evals.dependencies import QueueDep
-from sightline.evals.schemas import EvalRunResponse
-from sightline.identity.dependencies import ScopeDep, SessionDep, SettingsDep
+from sightline.dependencies import DbDep, QueueDep, ScopeDep, SettingsDep
+from sightline.evals.runs.schemas import EvalRunResponse
+from sightline.kit.pagination import Limit, Offset, Page
 from sightline.monitors import service
 from sightline.monitors.schemas import MonitorCreate, MonitorResponse, MonitorUpdate
 from sightline.monitors.spawn import SpawnContext
 
 router = APIRouter(prefix="/evaluations/monitors", tags=["monitors"])
-
-Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0, le=10**9)]
 
 
 def _context(queue: QueueDep, settings: SettingsDep) -> SpawnContext:
@@ -28,7 +24,7 @@ def _context(queue: QueueDep, settings: SettingsDep) -> SpawnContext:
 
 @router.post("", status_code=201)
 async def create_monitor(
-    body: MonitorCreate, scope: ScopeDep, session: SessionDep, settings: SettingsDep
+    body: MonitorCreate, scope: ScopeDep, session: DbDep, settings: SettingsDep
 ) -> MonitorResponse:
     monitor = await service.create_monitor(session, scope.project_id, body, settings, utcnow())
     return MonitorResponse.model_validate(monitor)
@@ -37,7 +33,7 @@ async def create_monitor(
 @router.get("")
 async def list_monitors(
     scope: ScopeDep,
-    session: SessionDep,
+    session: DbDep,
     status: Literal["ACTIVE", "PAUSED"] | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -48,9 +44,7 @@ async def list_monitors(
 
 
 @router.get("/{monitor_id}")
-async def get_monitor(
-    monitor_id: uuid.UUID, scope: ScopeDep, session: SessionDep
-) -> MonitorResponse:
+async def get_monitor(monitor_id: uuid.UUID, scope: ScopeDep, session: DbDep) -> MonitorResponse:
     monitor = await service.get_monitor(session, scope.project_id, monitor_id)
     return MonitorResponse.model_validate(monitor)
 
@@ -60,7 +54,7 @@ async def update_monitor(
     monitor_id: uuid.UUID,
     body: MonitorUpdate,
     scope: ScopeDep,
-    session: SessionDep,
+    session: DbDep,
     settings: SettingsDep,
 ) -> MonitorResponse:
     monitor = await service.update_monitor(
@@ -70,23 +64,19 @@ async def update_monitor(
 
 
 @router.delete("/{monitor_id}", status_code=204)
-async def delete_monitor(monitor_id: uuid.UUID, scope: ScopeDep, session: SessionDep) -> Response:
+async def delete_monitor(monitor_id: uuid.UUID, scope: ScopeDep, session: DbDep) -> Response:
     await service.delete_monitor(session, scope.project_id, monitor_id)
     return Response(status_code=204)
 
 
 @router.post("/{monitor_id}/pause")
-async def pause_monitor(
-    monitor_id: uuid.UUID, scope: ScopeDep, session: SessionDep
-) -> MonitorResponse:
+async def pause_monitor(monitor_id: uuid.UUID, scope: ScopeDep, session: DbDep) -> MonitorResponse:
     monitor = await service.pause_monitor(session, scope.project_id, monitor_id, utcnow())
     return MonitorResponse.model_validate(monitor)
 
 
 @router.post("/{monitor_id}/resume")
-async def resume_monitor(
-    monitor_id: uuid.UUID, scope: ScopeDep, session: SessionDep
-) -> MonitorResponse:
+async def resume_monitor(monitor_id: uuid.UUID, scope: ScopeDep, session: DbDep) -> MonitorResponse:
     monitor = await service.resume_monitor(session, scope.project_id, monitor_id, utcnow())
     return MonitorResponse.model_validate(monitor)
 
@@ -95,7 +85,7 @@ async def resume_monitor(
 async def trigger_monitor(
     monitor_id: uuid.UUID,
     scope: ScopeDep,
-    session: SessionDep,
+    session: DbDep,
     settings: SettingsDep,
     queue: QueueDep,
 ) -> EvalRunResponse:
@@ -111,7 +101,7 @@ async def trigger_monitor(
 async def list_monitor_runs(
     monitor_id: uuid.UUID,
     scope: ScopeDep,
-    session: SessionDep,
+    session: DbDep,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[EvalRunResponse]:

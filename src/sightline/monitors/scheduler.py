@@ -36,7 +36,6 @@ class TickReport:
     fired: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)  # (monitor, run)
     skipped: list[tuple[uuid.UUID, str]] = field(default_factory=list)
     failed: list[tuple[uuid.UUID, str]] = field(default_factory=list)
-    lost_claims: int = 0  # due monitors another scheduler claimed first
 
 
 class Scheduler:
@@ -73,8 +72,7 @@ class Scheduler:
     ) -> None:
         async with transaction(self._factory) as session:
             if not await repo.claim_due(session, monitor_id, due_at, next_run_at):
-                report.lost_claims += 1
-                return
+                return  # another scheduler claimed this due time first
             monitor = await repo.get_monitor_by_id(session, monitor_id)
             assert monitor is not None  # the claim just matched it
             outcome = await spawn_run(session, monitor, self._context, scheduled=True)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from sightline.api_types import NulFreeStr, Timestamp
-from sightline.evals.session_schemas import SignalWeights, check_signal_weights
+from sightline.evals.sessions.schemas import SignalWeights, check_signal_weights
+from sightline.kit.types import Name255, Timestamp
 
-MonitorStatus = Literal["ACTIVE", "PAUSED"]
-Name255 = Annotated[NulFreeStr, Field(min_length=1, max_length=255)]
 MetricList = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=64)]], Field(min_length=1, max_length=64)
 ]

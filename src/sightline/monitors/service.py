@@ -16,8 +16,8 @@ from sightline.db.models import EvalMonitor, EvalRun
 from sightline.engine.metrics import listed_metrics
 from sightline.engine.session.aggregation import SESSION_METRICS
 from sightline.errors import Conflict, DomainValidationError, NotFound
-from sightline.evals.schemas import EvalRunFilters
-from sightline.evals.session_schemas import SessionEvalRunFilters, parse_signal_weights
+from sightline.evals.runs.schemas import EvalRunFilters
+from sightline.evals.sessions.schemas import SessionEvalRunFilters, parse_signal_weights
 from sightline.monitors import repository as repo
 from sightline.monitors.cadence import next_after, normalize_cadence
 from sightline.monitors.schemas import MonitorCreate, MonitorUpdate

@@ -20,11 +20,11 @@ from sightline.config import Settings
 from sightline.db.models import EvalMonitor, EvalRun
 from sightline.engine.metrics import get_metric
 from sightline.engine.queue import JobQueue
-from sightline.evals import service as evals
-from sightline.evals import session_repository as session_repo
-from sightline.evals import target_repository as trace_repo
-from sightline.evals.providers import check_embedding_model, check_judge_model
+from sightline.evals.runs import service as evals
+from sightline.evals.runs.providers import check_embedding_model, check_judge_model
+from sightline.evals.sessions import repository as session_repo
 from sightline.monitors import repository as repo
+from sightline.traces import repository as trace_repo
 
 WEIGHTS_KEY = "signal_weights"
 MAX_NAME = 255

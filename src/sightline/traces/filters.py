@@ -14,16 +14,10 @@ from typing import Annotated
 from fastapi import Query
 
 from sightline.errors import DomainValidationError
-from sightline.traces.schemas import TraceStatus
-from sightline.traces.validation import (
-    MAX_NAME_CHARS,
-    MAX_SHORT_CHARS,
-    MAX_TAGS,
-    CleanStr,
-    Instant,
-)
-
-MAX_OFFSET = 10**9
+from sightline.kit.pagination import Limit, Offset
+from sightline.kit.statuses import TraceStatus
+from sightline.kit.types import CleanStr
+from sightline.traces.validation import MAX_NAME_CHARS, MAX_SHORT_CHARS, MAX_TAGS, Instant
 
 
 class TraceSortBy(StrEnum):
@@ -95,7 +89,6 @@ class Window:
     granularity: Granularity
 
 
-Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 ShortQuery = Annotated[CleanStr | None, Query(max_length=MAX_SHORT_CHARS)]
 TagsQuery = Annotated[
     list[Annotated[CleanStr, Query(max_length=MAX_SHORT_CHARS)]] | None,
@@ -103,7 +96,7 @@ TagsQuery = Annotated[
 ]
 
 
-def page(limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Offset = 0) -> Page:
+def page(limit: Limit = 50, offset: Offset = 0) -> Page:
     return Page(limit, offset)
 
 

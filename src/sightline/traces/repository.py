@@ -1,34 +1,29 @@
-"""All SQL of traces and spans but the list query (list_repository.py). Rows travel as dicts
-keyed by column name (Core, not ORM entities): ingestion is bulk `INSERT ... ON CONFLICT`
-and no identity map goes stale.
+"""All SQL of traces and spans outside ingestion (ingest/repository.py): reads, the list
+query, deletes, and the trace queries evaluation needs. Rows travel as dicts keyed by column
+name (Core, not ORM entities), so no identity map goes stale.
 
-The write functions of ingestion are synchronous and take a Core `Connection`: on SQLite the
-trace writer runs a whole transaction in one worker thread (see group_writer.py), elsewhere
-they run through `run_sync` on the request's connection."""
+The list never touches spans: it reads the trace row's denormalised aggregates, and every
+filter and sort has an index on (project_id, ...). The tag filter needs care on SQLite: the
+trace table's secondary indexes do not carry trace_id (it is not the rowid), so testing tag
+membership costs a row lookup per trace. When tags are the only filter, the count is read
+from trace_tag alone, and a page of a rare tag is driven from the tag index (a join)
+instead of scanning the sort index for matches that may never come.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import (
-    Delete,
-    Insert,
-    Table,
-    bindparam,
-    delete,
-    func,
-    insert,
-    select,
-    update,
-)
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy import ColumnElement, Delete, FromClause, Select, Table, delete, func, select
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sightline.db.models import Span, Trace, TraceTag
-from sightline.traces import sqlite_bulk
+from sightline.traces.filters import Page, SortOrder, TraceFilters, TraceSortBy
 
 trace_table = cast(Table, Trace.__table__)
 span_table = cast(Table, Span.__table__)
@@ -39,162 +34,12 @@ T, S, TT = trace_table.c, span_table.c, tag_table.c
 _IN_CHUNK = 5000
 
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-async def run_sync(
-    session: AsyncSession,
-    fn: Callable[Concatenate[Connection, P], R],
-    *args: P.args,
-    **kwargs: P.kwargs,
-) -> R:
-    """Runs a synchronous write function on the session's connection and transaction."""
-    connection = await session.connection()
-    return await connection.run_sync(fn, *args, **kwargs)
-
-
-def _chunks(ids: Sequence[Any]) -> Iterable[Sequence[Any]]:
+def chunks(ids: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(ids), _IN_CHUNK):
         yield ids[start : start + _IN_CHUNK]
 
 
-def insert_ignoring(conn: Connection, table: Table) -> Insert:
-    """INSERT that skips rows whose key exists. On SQLite it is `INSERT OR IGNORE`, which
-    SQLAlchemy can cache (its `on_conflict_do_nothing` construct is compiled on every call);
-    every column we insert is filled, so only key conflicts can make it skip a row."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return insert(table).prefix_with("OR IGNORE", dialect="sqlite")
-
-
 # ---------------------------------------------------------------- ingestion
-
-
-def lock_traces(conn: Connection, trace_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, RowMapping]:
-    """Existing rows for these IDs in any project, locked until commit on PostgreSQL
-    (SQLite has a single writer, so the lock is implicit there)."""
-    found: dict[uuid.UUID, RowMapping] = {}
-    for chunk in _chunks(sorted(trace_ids)):  # no IDs, no query
-        stmt = (
-            select(trace_table).where(T.trace_id.in_(chunk)).order_by(T.trace_id).with_for_update()
-        )
-        found.update((row["trace_id"], row) for row in (conn.execute(stmt)).mappings())
-    return found
-
-
-def lock_spans(conn: Connection, span_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, RowMapping]:
-    found: dict[uuid.UUID, RowMapping] = {}
-    for chunk in _chunks(sorted(span_ids)):
-        stmt = select(span_table).where(S.span_id.in_(chunk)).order_by(S.span_id).with_for_update()
-        found.update((row["span_id"], row) for row in (conn.execute(stmt)).mappings())
-    return found
-
-
-def owners_of_spans(conn: Connection, span_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
-    """span_id -> trace_id for the spans that exist (any project)."""
-    owners: dict[uuid.UUID, uuid.UUID] = {}
-    for chunk in _chunks(list(span_ids)):
-        stmt = select(S.span_id, S.trace_id).where(S.span_id.in_(chunk))
-        owners.update((r.span_id, r.trace_id) for r in conn.execute(stmt))
-    return owners
-
-
-def owners_and_tags(
-    conn: Connection, trace_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, tuple[uuid.UUID, list[str]]]:
-    """trace_id -> (project_id, tags) for the traces that exist (any project)."""
-    found: dict[uuid.UUID, tuple[uuid.UUID, list[str]]] = {}
-    for chunk in _chunks(list(trace_ids)):
-        stmt = select(T.trace_id, T.project_id, T.tags).where(T.trace_id.in_(chunk))
-        found.update((r.trace_id, (r.project_id, r.tags or [])) for r in conn.execute(stmt))
-    return found
-
-
-def _insert_if_absent(
-    conn: Connection,
-    table: Table,
-    key: str,
-    rows: Sequence[Mapping[str, Any]],
-    params: Sequence[sqlite_bulk.Params] | None,
-) -> set[uuid.UUID]:
-    """`params`: the rows already encoded by sqlite_bulk (only used on SQLite)."""
-    if not rows:
-        return set()
-    if conn.dialect.name == "sqlite":
-        return sqlite_bulk.insert_or_ignore(conn, table, key, rows, params)
-    stmt = insert_ignoring(conn, table).returning(table.c[key])
-    result = conn.execute(stmt, list(rows))
-    return set(result.scalars().all())
-
-
-def insert_traces_if_absent(
-    conn: Connection,
-    rows: Sequence[Mapping[str, Any]],
-    params: Sequence[sqlite_bulk.Params] | None = None,
-) -> set[uuid.UUID]:
-    """Returns the IDs actually inserted; the others already existed."""
-    return _insert_if_absent(conn, trace_table, "trace_id", rows, params)
-
-
-def insert_spans_if_absent(
-    conn: Connection,
-    rows: Sequence[Mapping[str, Any]],
-    params: Sequence[sqlite_bulk.Params] | None = None,
-) -> set[uuid.UUID]:
-    return _insert_if_absent(conn, span_table, "span_id", rows, params)
-
-
-def _update_by_key(
-    conn: Connection, table: Table, key: str, rows: Sequence[Mapping[str, Any]]
-) -> None:
-    if not rows:
-        return
-    stmt = update(table).where(table.c[key] == bindparam("_key"))
-    params = [{**{k: v for k, v in row.items() if k != key}, "_key": row[key]} for row in rows]
-    conn.execute(stmt, params)
-
-
-def update_traces(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    _update_by_key(conn, trace_table, "trace_id", rows)
-
-
-def update_spans(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    _update_by_key(conn, span_table, "span_id", rows)
-
-
-def span_totals(
-    conn: Connection, trace_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, tuple[int, int, int, float]]:
-    """trace_id -> (span_count, prompt_tokens, completion_tokens, cost) from the span rows."""
-    totals: dict[uuid.UUID, tuple[int, int, int, float]] = {}
-    for chunk in _chunks(list(trace_ids)):
-        stmt = (
-            select(
-                S.trace_id,
-                func.count(),
-                func.coalesce(func.sum(S.prompt_tokens), 0),
-                func.coalesce(func.sum(S.completion_tokens), 0),
-                func.coalesce(func.sum(S.cost_total), 0.0),
-            )
-            .where(S.trace_id.in_(chunk))
-            .group_by(S.trace_id)
-        )
-        for row in conn.execute(stmt):
-            totals[row[0]] = (int(row[1]), int(row[2]), int(row[3]), float(row[4]))
-    return totals
-
-
-def add_tags(
-    conn: Connection, project_id: uuid.UUID, tags: Iterable[tuple[uuid.UUID, str]]
-) -> None:
-    rows = [{"trace_id": t, "tag": tag, "project_id": project_id} for t, tag in tags]
-    if not rows:
-        return
-    if conn.dialect.name == "sqlite":
-        sqlite_bulk.insert_all(conn, tag_table, sqlite_bulk.encode_all(tag_table, rows))
-    else:
-        conn.execute(insert_ignoring(conn, tag_table), rows)
 
 
 async def remove_tags(
@@ -226,7 +71,7 @@ async def list_spans(
 ) -> dict[uuid.UUID, list[RowMapping]]:
     """Spans of these traces in one query, each list ordered by (started_at, span_id)."""
     by_trace: dict[uuid.UUID, list[RowMapping]] = {t: [] for t in trace_ids}
-    for chunk in _chunks(list(trace_ids)):
+    for chunk in chunks(list(trace_ids)):
         stmt = (
             select(span_table)
             .where(S.trace_id.in_(chunk))
@@ -254,3 +99,188 @@ async def delete_traces(
     stmt: Delete = delete(trace_table).where(T.project_id == project_id, T.trace_id.in_(trace_ids))
     result = await session.execute(stmt)
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# ---------------------------------------------------------------- the list
+
+# Below this many matches a tag-only page is read through the tag index and sorted.
+_RARE_TAG_MATCHES = 2000
+
+LIST_COLUMNS = [
+    T.trace_id,
+    T.name,
+    T.status,
+    T.started_at,
+    T.ended_at,
+    T.session_id,
+    T.user_id,
+    T.tags,
+    T.environment,
+    T.release,
+    T.latency_ms,
+    T.span_count,
+    T.prompt_tokens,
+    T.completion_tokens,
+    T.total_cost,
+]
+
+_SORT_COLUMNS = {
+    TraceSortBy.started_at: T.started_at,
+    TraceSortBy.ended_at: T.ended_at,
+    TraceSortBy.name: T.name,
+    TraceSortBy.latency: T.latency_ms,
+    TraceSortBy.status: T.status,
+}
+_NULLABLE_SORTS = {TraceSortBy.ended_at, TraceSortBy.latency}
+
+
+def _tagged(project_id: uuid.UUID, tags: list[str]) -> Select[Any]:
+    return select(TT.trace_id).where(TT.project_id == project_id, TT.tag.in_(tags))
+
+
+def tag_filter(project_id: uuid.UUID, tags: list[str]) -> ColumnElement[bool]:
+    """ANY of the tags, as an IN subquery built once from the (project_id, tag) index."""
+    return T.trace_id.in_(_tagged(project_id, tags))
+
+
+def trace_conditions(project_id: uuid.UUID, filters: TraceFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [T.project_id == project_id]
+    if filters.session_id is not None:
+        conditions.append(T.session_id == filters.session_id)
+    if filters.status is not None:
+        conditions.append(T.status == filters.status.value)
+    if filters.user_id is not None:
+        conditions.append(T.user_id == filters.user_id)
+    if filters.tags:
+        conditions.append(tag_filter(project_id, filters.tags))
+    if filters.name:
+        conditions.append(T.name.icontains(filters.name, autoescape=True))
+    if filters.started_after is not None:
+        conditions.append(T.started_at >= filters.started_after)
+    if filters.started_before is not None:
+        conditions.append(T.started_at < filters.started_before)
+    return conditions
+
+
+def _only_tags(filters: TraceFilters) -> bool:
+    return bool(filters.tags) and replace(filters, tags=[]) == TraceFilters()
+
+
+async def _count(session: AsyncSession, project_id: uuid.UUID, filters: TraceFilters) -> int:
+    if _only_tags(filters):
+        tagged = _tagged(project_id, filters.tags).subquery()
+        stmt = select(func.count(func.distinct(tagged.c.trace_id)))
+    else:
+        stmt = select(func.count()).where(*trace_conditions(project_id, filters))
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def list_traces(
+    session: AsyncSession,
+    project_id: uuid.UUID,
+    filters: TraceFilters,
+    sort_by: TraceSortBy,
+    order: SortOrder,
+    page: Page,
+) -> tuple[list[RowMapping], int]:
+    total = await _count(session, project_id, filters)
+    column = _SORT_COLUMNS[sort_by]
+    ordering = column.asc() if order is SortOrder.asc else column.desc()
+    if sort_by in _NULLABLE_SORTS:  # PostgreSQL's default on both databases
+        ordering = ordering.nulls_last() if order is SortOrder.asc else ordering.nulls_first()
+    source: FromClause = trace_table
+    conditions = trace_conditions(project_id, filters)
+    if _only_tags(filters) and total <= _RARE_TAG_MATCHES:
+        tagged = _tagged(project_id, filters.tags).distinct().subquery()
+        source = trace_table.join(tagged, tagged.c.trace_id == T.trace_id)
+        conditions = [T.project_id == project_id]
+    stmt = (
+        select(*LIST_COLUMNS)
+        .select_from(source)
+        .where(*conditions)
+        .order_by(ordering)
+        .limit(page.limit)
+        .offset(page.offset)
+    )
+    return list((await session.execute(stmt)).mappings()), total
+
+
+# ---------------------------------------------------------------- what evaluation reads
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _as_datetime(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def filter_clauses(project_id: uuid.UUID, filters: dict[str, Any]) -> list[ColumnElement[bool]]:
+    """Clauses for stored run/monitor filters (already validated; dates as ISO strings)."""
+    where: list[ColumnElement[bool]] = [Trace.project_id == project_id]
+    if filters.get("date_from") is not None:
+        where.append(Trace.started_at >= _as_datetime(filters["date_from"]))
+    if filters.get("date_to") is not None:
+        where.append(Trace.started_at < _as_datetime(filters["date_to"]))
+    for key, column in (
+        ("status", Trace.status),
+        ("session_id", Trace.session_id),
+        ("user_id", Trace.user_id),
+    ):
+        if filters.get(key) is not None:
+            where.append(column == filters[key])
+    if filters.get("name"):
+        where.append(Trace.name.ilike(f"%{_escape_like(filters['name'])}%", escape="\\"))
+    if filters.get("tags"):
+        tagged = select(TraceTag.trace_id).where(
+            TraceTag.project_id == project_id, TraceTag.tag.in_(list(filters["tags"]))
+        )
+        where.append(Trace.trace_id.in_(tagged))
+    return where
+
+
+async def match_trace_ids(
+    session: AsyncSession, project_id: uuid.UUID, filters: dict[str, Any]
+) -> list[uuid.UUID]:
+    stmt = (
+        select(Trace.trace_id)
+        .where(*filter_clauses(project_id, filters))
+        .order_by(Trace.started_at, Trace.trace_id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def existing_trace_ids(
+    session: AsyncSession, project_id: uuid.UUID, trace_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    found: set[uuid.UUID] = set()
+    for chunk in chunks(list(trace_ids)):
+        stmt = select(Trace.trace_id).where(
+            Trace.project_id == project_id, Trace.trace_id.in_(list(chunk))
+        )
+        found.update((await session.execute(stmt)).scalars())
+    return found
+
+
+async def load_traces(
+    session: AsyncSession, project_id: uuid.UUID, trace_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[Trace, list[Span]]]:
+    """Traces of the project with their spans (two queries per chunk, never one per trace)."""
+    loaded: dict[uuid.UUID, tuple[Trace, list[Span]]] = {}
+    for chunk in chunks(list(trace_ids)):
+        traces = await session.execute(
+            select(Trace).where(Trace.project_id == project_id, Trace.trace_id.in_(list(chunk)))
+        )
+        for trace in traces.scalars():
+            loaded[trace.trace_id] = (trace, [])
+        if not loaded:
+            continue
+        spans = await session.execute(
+            select(Span)
+            .where(Span.trace_id.in_([t for t in chunk if t in loaded]))
+            .order_by(Span.started_at, Span.span_id)
+        )
+        for span in spans.scalars():
+            loaded[span.trace_id][1].append(span)
+    return loaded

@@ -15,13 +15,16 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.routing import APIRoute
 
-from sightline.api_types import Page
-from sightline.identity.dependencies import ScopeDep, SessionDep, SettingsDep
-from sightline.traces import analytics_service, batch, service, session_service
+from sightline.dependencies import DbDep, ScopeDep, SettingsDep
+from sightline.kit.pagination import Page
+from sightline.kit.types import CleanStr
 from sightline.traces import filters as f
-from sightline.traces.analytics_schemas import UserSummary
-from sightline.traces.analytics_service import Analytics
+from sightline.traces import service
+from sightline.traces.analytics import service as analytics_service
+from sightline.traces.analytics.schemas import UserSummary
+from sightline.traces.analytics.service import Analytics
 from sightline.traces.dependencies import WriteGuardDep
+from sightline.traces.ingest import batch
 from sightline.traces.schemas import (
     Deleted,
     SpanBatch,
@@ -39,8 +42,9 @@ from sightline.traces.schemas import (
     TraceUpdate,
     Updated,
 )
-from sightline.traces.session_schemas import SessionBucket, SessionDetail, SessionSummary
-from sightline.traces.validation import CleanStr, storable_body
+from sightline.traces.sessions import service as session_service
+from sightline.traces.sessions.schemas import SessionBucket, SessionDetail, SessionSummary
+from sightline.traces.validation import storable_body
 
 
 class _Request(Request):
@@ -102,7 +106,7 @@ async def create_traces(
 
 @router.get("/traces")
 async def list_traces(
-    session: SessionDep,
+    session: DbDep,
     scope: ScopeDep,
     page: PageDep,
     filters: Annotated[f.TraceFilters, Depends(f.trace_filters)],
@@ -114,7 +118,7 @@ async def list_traces(
 
 @router.get("/traces/analytics")
 async def trace_analytics(
-    session: SessionDep,
+    session: DbDep,
     scope: ScopeDep,
     window: WindowDep,
     metric: f.AnalyticsMetric = f.AnalyticsMetric.volume,
@@ -123,13 +127,13 @@ async def trace_analytics(
 
 
 @router.get("/traces/users")
-async def list_users(session: SessionDep, scope: ScopeDep, page: PageDep) -> Page[UserSummary]:
+async def list_users(session: DbDep, scope: ScopeDep, page: PageDep) -> Page[UserSummary]:
     return await analytics_service.list_users(session, scope, page)
 
 
 @router.post("/traces/batch/delete")
 async def delete_traces(
-    body: TraceIds, guard: WriteGuardDep, session: SessionDep, scope: ScopeDep
+    body: TraceIds, guard: WriteGuardDep, session: DbDep, scope: ScopeDep
 ) -> Deleted:
     await guard.acquire()
     return await service.delete_traces(session, scope, body.trace_ids)
@@ -137,14 +141,14 @@ async def delete_traces(
 
 @router.post("/traces/batch/tags")
 async def update_tags(
-    body: TraceTagsUpdate, guard: WriteGuardDep, session: SessionDep, scope: ScopeDep
+    body: TraceTagsUpdate, guard: WriteGuardDep, session: DbDep, scope: ScopeDep
 ) -> Updated:
     await guard.acquire()
     return await service.update_tags(session, scope, body)
 
 
 @router.get("/traces/{trace_id}")
-async def get_trace(trace_id: uuid.UUID, session: SessionDep, scope: ScopeDep) -> TraceRead:
+async def get_trace(trace_id: uuid.UUID, session: DbDep, scope: ScopeDep) -> TraceRead:
     return await service.get_trace(session, scope, trace_id)
 
 
@@ -153,7 +157,7 @@ async def patch_trace(
     trace_id: uuid.UUID,
     body: TraceUpdate,
     guard: WriteGuardDep,
-    session: SessionDep,
+    session: DbDep,
     scope: ScopeDep,
 ) -> TraceRead:
     await guard.acquire()
@@ -162,7 +166,7 @@ async def patch_trace(
 
 @router.delete("/traces/{trace_id}", status_code=204)
 async def delete_trace(
-    trace_id: uuid.UUID, guard: WriteGuardDep, session: SessionDep, scope: ScopeDep
+    trace_id: uuid.UUID, guard: WriteGuardDep, session: DbDep, scope: ScopeDep
 ) -> Response:
     await guard.acquire()
     await service.delete_trace(session, scope, trace_id)
@@ -174,7 +178,7 @@ async def add_spans(
     trace_id: uuid.UUID,
     spans: SpanBatch,
     guard: WriteGuardDep,
-    session: SessionDep,
+    session: DbDep,
     scope: ScopeDep,
 ) -> SpanIds:
     await guard.acquire()
@@ -187,7 +191,7 @@ async def patch_span(
     span_id: uuid.UUID,
     body: SpanUpdate,
     guard: WriteGuardDep,
-    session: SessionDep,
+    session: DbDep,
     scope: ScopeDep,
 ) -> SpanRead:
     await guard.acquire()
@@ -196,7 +200,7 @@ async def patch_span(
 
 @router.get("/sessions", tags=["sessions"])
 async def list_sessions(
-    session: SessionDep,
+    session: DbDep,
     scope: ScopeDep,
     page: PageDep,
     filters: Annotated[f.SessionFilters, Depends(f.session_filters)],
@@ -208,7 +212,7 @@ async def list_sessions(
 
 @router.get("/sessions/analytics", tags=["sessions"])
 async def session_analytics(
-    session: SessionDep, scope: ScopeDep, window: WindowDep
+    session: DbDep, scope: ScopeDep, window: WindowDep
 ) -> list[SessionBucket]:
     return await session_service.session_analytics(session, scope, window)
 
@@ -216,7 +220,7 @@ async def session_analytics(
 @router.get("/sessions/{session_id}", tags=["sessions"])
 async def get_session(
     session_id: SessionIdPath,
-    session: SessionDep,
+    session: DbDep,
     scope: ScopeDep,
     page: Annotated[f.Page, Depends(f.session_page)],
 ) -> SessionDetail:
@@ -225,7 +229,7 @@ async def get_session(
 
 @router.delete("/sessions/{session_id}", tags=["sessions"])
 async def delete_session(
-    session_id: SessionIdPath, guard: WriteGuardDep, session: SessionDep, scope: ScopeDep
+    session_id: SessionIdPath, guard: WriteGuardDep, session: DbDep, scope: ScopeDep
 ) -> Deleted:
     await guard.acquire()
     return Deleted(deleted=await session_service.delete_session(session, scope, session_id))

@@ -8,18 +8,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
-from sightline.api_types import Timestamp
+from sightline.kit.statuses import SpanStatus, TraceStatus
+from sightline.kit.types import CleanStr, Name255, Timestamp
 from sightline.traces.validation import (
     MAX_IDS_PER_REQUEST,
     MAX_SPANS_PER_REQUEST,
     MAX_TAGS,
-    CleanStr,
     Cost,
     Instant,
     JsonObject,
     JsonValue,
     Name,
-    NonEmptyShortStr,
     ShortStr,
     Tag,
     Tags,
@@ -37,20 +36,7 @@ class SpanKind(StrEnum):
     OTHER = "OTHER"
 
 
-class SpanStatus(StrEnum):
-    UNSET = "UNSET"
-    OK = "OK"
-    ERROR = "ERROR"
-
-
-class TraceStatus(StrEnum):
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    COMPLETED = "COMPLETED"
-    ERROR = "ERROR"
-
-
-SessionId = NonEmptyShortStr
+SessionId = Name255
 
 
 class SpanCreate(BaseModel):

@@ -8,14 +8,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sightline.api_types import Page
 from sightline.db.types import utcnow
 from sightline.errors import DomainValidationError, NotFound
 from sightline.identity.schemas import Scope
+from sightline.kit.pagination import Page
 from sightline.traces import filters as f
-from sightline.traces import ingest
-from sightline.traces import list_repository as list_repo
 from sightline.traces import repository as repo
+from sightline.traces.ingest import repository as ingest_repo
+from sightline.traces.ingest import service as ingest
 from sightline.traces.rows import (
     fields_of,
     latency_ms,
@@ -69,9 +69,7 @@ async def list_traces(
     order: f.SortOrder,
     page: f.Page,
 ) -> Page[TraceListItem]:
-    rows, total = await list_repo.list_traces(
-        session, scope.project_id, filters, sort_by, order, page
-    )
+    rows, total = await repo.list_traces(session, scope.project_id, filters, sort_by, order, page)
     return Page(
         items=[trace_list_item(r) for r in rows],
         total=total,
@@ -101,11 +99,14 @@ async def patch_trace(
     patched["latency_ms"] = latency_ms(patched["started_at"], patched["ended_at"])
     if update.tags is not None:
         await repo.remove_tags(session, [trace_id], list(set(row["tags"]) - set(patched["tags"])))
-        await repo.run_sync(
-            session, repo.add_tags, scope.project_id, [(trace_id, t) for t in patched["tags"]]
+        await ingest_repo.run_sync(
+            session,
+            ingest_repo.add_tags,
+            scope.project_id,
+            [(trace_id, t) for t in patched["tags"]],
         )
     now = utcnow()
-    await repo.run_sync(session, ingest.refresh_traces, [patched], now)
+    await ingest_repo.run_sync(session, ingest.refresh_traces, [patched], now)
     return await get_trace(session, scope, trace_id)
 
 
@@ -134,10 +135,13 @@ async def update_tags(session: AsyncSession, scope: Scope, body: TraceTagsUpdate
         updated.append({"trace_id": row["trace_id"], "tags": tags, "ingested_at": utcnow()})
     ids = [r["trace_id"] for r in rows]
     await repo.remove_tags(session, ids, body.remove_tags)
-    await repo.run_sync(
-        session, repo.add_tags, scope.project_id, [(t, tag) for t in ids for tag in body.add_tags]
+    await ingest_repo.run_sync(
+        session,
+        ingest_repo.add_tags,
+        scope.project_id,
+        [(t, tag) for t in ids for tag in body.add_tags],
     )
-    await repo.run_sync(session, repo.update_traces, updated)
+    await ingest_repo.run_sync(session, ingest_repo.update_traces, updated)
     return Updated(updated=len(rows))
 
 
@@ -146,7 +150,9 @@ async def add_spans(
 ) -> SpanIds:
     row = await _own_trace(session, scope, trace_id)
     try:
-        await repo.run_sync(session, ingest.upsert_spans, scope.project_id, row, spans, utcnow())
+        await ingest_repo.run_sync(
+            session, ingest.upsert_spans, scope.project_id, row, spans, utcnow()
+        )
     except ingest.TraceRejected as exc:
         raise ingest.http_error(exc) from None
     return SpanIds(span_ids=[s.span_id for s in spans])
@@ -165,6 +171,6 @@ async def patch_span(
         raise NotFound(f"Span {span_id} not found on trace {trace_id}.")
     changes = fields_of(update, update.model_fields_set)
     patched = with_span_derived(_patched(row, changes, _SPAN_NULL_IGNORED))
-    await repo.run_sync(session, repo.update_spans, [patched])
-    await repo.run_sync(session, ingest.refresh_traces, [trace], utcnow())
+    await ingest_repo.run_sync(session, ingest_repo.update_spans, [patched])
+    await ingest_repo.run_sync(session, ingest.refresh_traces, [trace], utcnow())
     return span_read(patched)

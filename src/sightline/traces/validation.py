@@ -20,7 +20,7 @@ from pydantic import (
     ValidationInfo,
 )
 
-from sightline.api_types import Timestamp
+from sightline.kit.types import CleanStr, Timestamp, check_text, trusted
 
 MAX_NAME_CHARS = 512
 MAX_SHORT_CHARS = 255
@@ -31,12 +31,9 @@ MAX_IDS_PER_REQUEST = 500
 # Token counts land in 32-bit integer columns.
 MAX_TOKEN_COUNT = 2**31 - 1
 
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # In JSON text, NUL and lone surrogates can only be written as these escapes (raw control
 # characters and invalid UTF-8 are refused by the parser).
 _UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
-# Validation context key: set when the values come from a JSON body that holds none of them.
-STORABLE_BODY = "storable_body"
 
 
 def storable_body(body: bytes) -> bool:
@@ -44,20 +41,6 @@ def storable_body(body: bytes) -> bool:
     skip the per-value checks (a third of its cost on large traces). Conservative: an
     escaped backslash followed by `u0000` also counts as unstorable."""
     return b"\\u" not in body or _UNSTORABLE_ESCAPE.search(body) is None
-
-
-def _trusted(info: ValidationInfo) -> bool:
-    return bool(info.context and info.context.get(STORABLE_BODY))
-
-
-def _check_text(value: str) -> str:
-    if value.isascii() and "\x00" not in value:  # the common case, without the regex
-        return value
-    if _UNSTORABLE.search(value) is not None:
-        if "\x00" in value:
-            raise ValueError("must not contain NUL (\\u0000) characters")
-        raise ValueError("must not contain unpaired UTF-16 surrogates")
-    return value
 
 
 def _check_json(value: Any) -> Any:
@@ -79,10 +62,10 @@ def _walk_json(value: Any) -> Any:
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            _check_text(item)
+            check_text(item)
         elif isinstance(item, dict):
             for key, child in item.items():
-                _check_text(str(key))
+                check_text(str(key))
                 stack.append(child)
         elif isinstance(item, list):
             stack.extend(item)
@@ -91,21 +74,13 @@ def _walk_json(value: Any) -> Any:
     return value
 
 
-def _text(value: str, info: ValidationInfo) -> str:
-    return value if _trusted(info) else _check_text(value)
-
-
 def _json(value: Any, info: ValidationInfo) -> Any:
-    return value if _trusted(info) else _check_json(value)
+    return value if trusted(info) else _check_json(value)
 
 
 Instant = Timestamp
-# The check comes before the length constraints: pydantic-core's own length check would
-# refuse a lone surrogate with a vaguer message than ours.
-CleanStr = Annotated[str, AfterValidator(_text)]
 Name = Annotated[CleanStr, StringConstraints(min_length=1, max_length=MAX_NAME_CHARS)]
 ShortStr = Annotated[CleanStr, StringConstraints(max_length=MAX_SHORT_CHARS)]
-NonEmptyShortStr = Annotated[CleanStr, StringConstraints(min_length=1, max_length=MAX_SHORT_CHARS)]
 Tag = Annotated[CleanStr, StringConstraints(min_length=1, max_length=MAX_TAG_CHARS)]
 Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS)]
 JsonValue = Annotated[Any, AfterValidator(_json)]

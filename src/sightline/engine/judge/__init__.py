@@ -9,8 +9,8 @@ from sightline.engine.judge.cache import (
     JudgeCache,
     judge_cache_key,
 )
+from sightline.engine.judge.catalog import resolve_model
 from sightline.engine.judge.litellm_client import LiteLLMJudge
-from sightline.engine.judge.models import resolve_model
 from sightline.engine.judge.retry import RetryPolicy
 from sightline.engine.judge.types import (
     EmbeddingResult,

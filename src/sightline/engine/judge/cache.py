@@ -1,4 +1,4 @@
-"""Cache hooks. The durable (DB-backed) implementations live with the executor; the
+"""Cache hooks. The durable implementation is db_cache.DbJudgeCache (table judge_cache); the
 in-memory ones here serve tests and single-process runs.
 
 A judge answer is keyed by sha256(model, messages, schema): the same question to the same

@@ -2,7 +2,7 @@
 
 | what happened                                   | becomes                 | retried? |
 |-------------------------------------------------|-------------------------|----------|
-| 429 (rate limit), Retry-After honoured          | RateLimited             | yes      |
+| 429 (rate limit), Retry-After honoured          | JudgeRateLimited             | yes      |
 | 5xx, 503, timeout, connection error             | RetryableJudgeError     | yes      |
 | context window exceeded                         | ContextOverflow         | no       |
 | 401 / 403                                       | JudgeAuthError          | no       |
@@ -26,8 +26,8 @@ from sightline.engine.errors import (
     EngineError,
     JudgeAuthError,
     JudgeModelError,
+    JudgeRateLimited,
     PermanentJudgeError,
-    RateLimited,
     RetryableJudgeError,
 )
 from sightline.engine.judge._litellm import load_litellm
@@ -47,7 +47,7 @@ def classify(exc: BaseException) -> EngineError:
     if overflow or (isinstance(exc, llm.BadRequestError) and _mentions_context(message)):
         return ContextOverflow(message)
     if isinstance(exc, llm.RateLimitError):
-        return RateLimited(message, retry_after_from(exc))
+        return JudgeRateLimited(message, retry_after_from(exc))
     if isinstance(exc, llm.Timeout | asyncio.TimeoutError | TimeoutError):
         return RetryableJudgeError(f"judge call timed out: {message}")
     if isinstance(exc, llm.AuthenticationError | llm.PermissionDeniedError):
@@ -64,7 +64,7 @@ def _classify_by_status(exc: BaseException, message: str) -> EngineError:
     if not isinstance(status, int):
         return PermanentJudgeError(message)
     if status == 429:
-        return RateLimited(message, retry_after_from(exc))
+        return JudgeRateLimited(message, retry_after_from(exc))
     if status >= 500 or status == 408:
         return RetryableJudgeError(message)
     if status in (401, 403):

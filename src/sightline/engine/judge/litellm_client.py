@@ -23,8 +23,8 @@ from sightline.engine.judge.cache import (
     JudgeCache,
     judge_cache_key,
 )
+from sightline.engine.judge.catalog import estimate_tokens, price, resolve_model
 from sightline.engine.judge.local_embeddings import LOCAL_PREFIX, embed_locally
-from sightline.engine.judge.models import estimate_tokens, price, resolve_model
 from sightline.engine.judge.parsing import (
     InvalidAnswer,
     parse_answer,

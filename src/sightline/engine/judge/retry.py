@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from sightline.config import JudgeSettings
-from sightline.engine.errors import RateLimited, RetryableJudgeError
+from sightline.engine.errors import JudgeRateLimited, RetryableJudgeError
 from sightline.engine.judge.errors import classify
 from sightline.engine.limits import Limits
 
@@ -68,7 +68,7 @@ async def with_retries(
                 raise type(error)(
                     f"judge call to {model} failed after {number} attempts: {error}"
                 ) from exc
-            retry_after = error.retry_after_seconds if isinstance(error, RateLimited) else None
+            retry_after = error.retry_after_seconds if isinstance(error, JudgeRateLimited) else None
             if retry_after:
                 await limits.pause(model, min(retry_after, _MAX_RETRY_AFTER_SECONDS))
             await sleep(policy.delay(number, retry_after, rng))

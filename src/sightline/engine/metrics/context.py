@@ -22,8 +22,8 @@ from sightline.engine.errors import EngineError
 from sightline.engine.judge.types import EmbeddingResult, JudgeClient, JudgeRequest, Usage
 from sightline.engine.metrics.answers import PlanAnswer, TaskAnswer
 from sightline.engine.metrics.tools import ToolUse, extract_tool_use
-from sightline.engine.model import TraceView
 from sightline.engine.render import RenderedTrace, render_trace
+from sightline.engine.views import TraceView
 
 T = TypeVar("T")
 AnswerT = TypeVar("AnswerT", bound=BaseModel)

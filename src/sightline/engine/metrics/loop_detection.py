@@ -4,8 +4,8 @@ from typing import Any
 
 from sightline.engine.metrics.base import Metric, MetricResult
 from sightline.engine.metrics.context import TraceEvaluation, UsageMeter
-from sightline.engine.model import TraceView
 from sightline.engine.text import content_tokens, cosine, jaccard, plain_text
+from sightline.engine.views import TraceView
 
 WINDOW_SIZE = 3
 

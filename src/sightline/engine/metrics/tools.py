@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sightline.engine.model import TraceView
 from sightline.engine.text import compact_json, message_list
+from sightline.engine.views import TraceView
 
 
 @dataclass(frozen=True, slots=True)

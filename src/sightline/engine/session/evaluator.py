@@ -25,7 +25,6 @@ from sightline.engine import evaluate_metrics
 from sightline.engine.errors import EngineError
 from sightline.engine.judge.types import Usage
 from sightline.engine.metrics import MetricResult, TraceEvaluation, get_metric
-from sightline.engine.model import TraceView
 from sightline.engine.session.aggregation import (
     SESSION_METRICS,
     SIGNALS,
@@ -37,11 +36,11 @@ from sightline.engine.targets import (
     RunContext,
     TargetMissing,
     describe_failure,
-    register_target_evaluator,
 )
-from sightline.engine.trace_target import to_trace_view
-from sightline.evals import score_repository
-from sightline.evals import session_repository as repo
+from sightline.engine.trace.evaluator import to_trace_view
+from sightline.engine.views import TraceView
+from sightline.evals.scores import repository as scores_repo
+from sightline.evals.sessions import repository as repo
 
 logger = logging.getLogger("sightline.engine")
 
@@ -58,7 +57,7 @@ class SessionTargetEvaluator:
     ) -> list[PairOutcome]:
         async with ctx.session_factory() as session:
             traces, spans = await repo.list_session_traces(session, ctx.project_id, target_id)
-            reusable = await repo.list_reusable_signals(
+            reusable = await scores_repo.list_reusable_signals(
                 session, ctx.project_id, [t.trace_id for t in traces], SIGNALS, ctx.model
             )
         if not traces:
@@ -109,11 +108,11 @@ class SessionTargetEvaluator:
     async def write(
         self, session: AsyncSession, ctx: RunContext, target_id: str, outcomes: list[PairOutcome]
     ) -> None:
-        await score_repository.upsert_trace_scores(
+        await scores_repo.upsert_trace_scores(
             session, self._pending.pop((ctx.run_id, target_id), [])
         )
         now = utcnow()
-        await repo.upsert_session_scores(
+        await scores_repo.upsert_session_scores(
             session, [_session_row(ctx, target_id, o, now) for o in outcomes if o.store]
         )
 
@@ -255,6 +254,3 @@ def _session_row(
         "created_at": now,
         "updated_at": now,
     }
-
-
-register_target_evaluator("SESSION", SessionTargetEvaluator())

@@ -1,0 +1,270 @@
+"""Eval runs: validation at creation, deterministic sampling, durable tasks, retry, delete.
+
+Public API for other domains (monitors, session runs):
+
+- ``create_trace_run(session, project_id, settings=..., queue=..., metrics=..., trace_ids=...
+  | filters=..., ...)`` validates everything and returns the PENDING run; the run is enqueued
+  when the caller's transaction commits.
+- ``create_run_with_targets(...)``: the generic insert (any target type, already validated
+  targets), used by session runs.
+- ``validate_metrics``, ``in_sample``, ``check_judge_model`` (``evals.runs.providers``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sightline.config import Settings
+from sightline.db.models import EvalRun
+from sightline.engine.judge.catalog import resolve_model
+from sightline.engine.metrics import get_metric, listed_metrics
+from sightline.engine.queue import JobQueue, enqueue_after_commit
+from sightline.errors import DomainValidationError, NotFound
+from sightline.evals.runs import repository
+from sightline.evals.runs.providers import check_embedding_model, check_judge_model
+from sightline.evals.runs.schemas import EvalRunFilters
+from sightline.kit.statuses import TargetType
+from sightline.traces import repository as traces_repo
+
+TRACE = TargetType.TRACE
+NO_FAILURES = "No failed scores to retry in this run."
+
+
+def run_not_found(run_id: uuid.UUID) -> NotFound:
+    return NotFound(f"Eval run {run_id} not found.")
+
+
+def validate_metrics(requested: Iterable[str], allowed: Iterable[str]) -> list[str]:
+    """Deduplicated in order; unknown names → 422 naming all of them."""
+    names = list(dict.fromkeys(requested))
+    known = set(allowed)
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise DomainValidationError(f"Unknown metrics: {', '.join(unknown)}")
+    if not names:
+        raise DomainValidationError("At least one metric is required.")
+    return names
+
+
+def in_sample(salt: str, target_id: str, rate: float) -> bool:
+    """Deterministic: the same (salt, target) is always in or out, whoever asks and when."""
+    if rate >= 1.0:
+        return True
+    digest = hashlib.sha256(f"{salt}{target_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < rate
+
+
+def default_salt(project_id: uuid.UUID) -> str:
+    # Per project, so re-runs and runs of other metrics over the same filter see one subset.
+    return str(project_id)
+
+
+def resolve_default_model(settings: Settings) -> str:
+    return resolve_model(settings.judge_settings.model)
+
+
+def _check_run_size(settings: Settings, count: int, what: str) -> None:
+    if count > settings.max_run_targets:
+        raise DomainValidationError(
+            f"A run can cover at most {settings.max_run_targets} {what}; got {count}. "
+            "Narrow the selection or lower sampling_rate."
+        )
+
+
+async def create_trace_run(
+    session: AsyncSession,
+    project_id: uuid.UUID,
+    *,
+    settings: Settings,
+    queue: JobQueue,
+    metrics: Sequence[str],
+    trace_ids: Sequence[uuid.UUID] | None = None,
+    filters: Mapping[str, Any] | None = None,
+    sampling_rate: float = 1.0,
+    sample_salt: str | None = None,
+    model: str | None = None,
+    name: str | None = None,
+    monitor_id: uuid.UUID | None = None,
+    max_cost_usd: float | None = None,
+    use_cache: bool = True,
+) -> EvalRun:
+    """A TRACE run over explicit ``trace_ids`` (batch) or the traces ``filters`` select.
+    Validates like the HTTP API does, so monitors get the same 422s."""
+    if not 0.0 < sampling_rate <= 1.0:
+        raise DomainValidationError("sampling_rate must be greater than 0 and at most 1.")
+    names = validate_metrics(metrics, (m.name for m in listed_metrics()))
+    resolved_model = check_judge_model(settings, model)
+    if any(get_metric(n).uses_embeddings for n in names):
+        check_embedding_model(settings)
+    salt = default_salt(project_id) if sample_salt is None else sample_salt
+    if trace_ids is not None:
+        targets = list(dict.fromkeys(trace_ids))
+        _check_run_size(settings, len(targets), "traces")
+        found = await traces_repo.existing_trace_ids(session, project_id, targets)
+        missing = [str(t) for t in targets if t not in found]
+        if missing:
+            more = f" (and {len(missing) - 20} more)" if len(missing) > 20 else ""
+            shown = ", ".join(missing[:20]) + more
+            raise DomainValidationError(f"Traces not found in this project: {shown}")
+        stored_filters: dict[str, Any] = {"trace_ids": [str(t) for t in targets]}
+        sampling_rate = 1.0
+    else:
+        stored_filters = EvalRunFilters.model_validate(dict(filters or {})).stored()
+        matched = await traces_repo.match_trace_ids(session, project_id, stored_filters)
+        if not matched:
+            raise DomainValidationError("No traces match the provided filters.")
+        targets = [t for t in matched if in_sample(salt, str(t), sampling_rate)]
+        if not targets:
+            raise DomainValidationError(
+                f"No traces were sampled: {len(matched)} match the filters, none fell in "
+                f"the sampling_rate {sampling_rate}. Raise sampling_rate."
+            )
+        _check_run_size(settings, len(targets), "traces")
+    return await create_run_with_targets(
+        session,
+        project_id,
+        queue=queue,
+        target_type=TRACE,
+        target_ids=[str(t) for t in targets],
+        metric_names=names,
+        filters=stored_filters,
+        sampling_rate=sampling_rate,
+        sample_salt=salt,
+        model=resolved_model,
+        name=name,
+        monitor_id=monitor_id,
+        max_cost_usd=max_cost_usd,
+        use_cache=use_cache,
+    )
+
+
+async def create_run_with_targets(
+    session: AsyncSession,
+    project_id: uuid.UUID,
+    *,
+    queue: JobQueue,
+    target_type: str,
+    target_ids: Sequence[str],
+    metric_names: Sequence[str],
+    filters: Mapping[str, Any],
+    model: str,
+    sampling_rate: float = 1.0,
+    sample_salt: str = "",
+    name: str | None = None,
+    monitor_id: uuid.UUID | None = None,
+    max_cost_usd: float | None = None,
+    use_cache: bool = True,
+    pairs: Sequence[tuple[str, str]] | None = None,
+) -> EvalRun:
+    """Insert a PENDING run and one task per (target, metric) — or exactly ``pairs`` — and
+    enqueue it after the caller's commit. Targets and metrics must already be validated."""
+    run = EvalRun(
+        id=uuid.uuid4(),
+        project_id=project_id,
+        name=name,
+        target_type=target_type,
+        metric_names=list(metric_names),
+        filters=dict(filters),
+        sampling_rate=sampling_rate,
+        sample_salt=sample_salt,
+        model=model,
+        monitor_id=monitor_id,
+        status="PENDING",
+        use_cache=use_cache,
+        max_cost_usd=max_cost_usd,
+        total_targets=len(dict.fromkeys(target_ids)),
+        evaluated_count=0,
+        failed_count=0,
+        judge_calls=0,
+        prompt_tokens=0,
+        completion_tokens=0,
+        cost_usd=0.0,
+    )
+    await repository.add_run(session, run)
+    if pairs is None:
+        pairs = [(target, metric) for target in target_ids for metric in metric_names]
+    await repository.add_tasks(session, run.id, project_id, pairs)
+    enqueue_after_commit(session, queue, run.id)
+    return run
+
+
+async def get_run(
+    session: AsyncSession, project_id: uuid.UUID, run_id: uuid.UUID, target_type: str
+) -> EvalRun:
+    run = await repository.get_run(session, project_id, run_id, target_type)
+    if run is None:
+        raise run_not_found(run_id)
+    return run
+
+
+async def list_runs(
+    session: AsyncSession,
+    project_id: uuid.UUID,
+    target_type: str,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[EvalRun], int]:
+    return await repository.list_runs(session, project_id, target_type, status, limit, offset)
+
+
+async def delete_run(
+    session: AsyncSession,
+    project_id: uuid.UUID,
+    run_id: uuid.UUID,
+    target_type: str,
+    *,
+    delete_scores: bool,
+) -> None:
+    """A running run's executor notices the missing row and stops without writing."""
+    run = await get_run(session, project_id, run_id, target_type)
+    await repository.delete_run(session, run.id, with_scores=delete_scores)
+
+
+async def retry_run(
+    session: AsyncSession,
+    project_id: uuid.UUID,
+    run_id: uuid.UUID,
+    target_type: str,
+    *,
+    settings: Settings,
+    queue: JobQueue,
+) -> EvalRun:
+    """A new run over exactly the original's FAILED (target, metric) pairs."""
+    original = await get_run(session, project_id, run_id, target_type)
+    pairs = await repository.failed_pairs(session, original.id)
+    if target_type == TRACE and pairs:
+        candidates = list(dict.fromkeys(uuid.UUID(t) for t, _ in pairs))
+        existing = await traces_repo.existing_trace_ids(session, project_id, candidates)
+        alive = {str(t) for t in existing}
+        pairs = [(t, m) for t, m in pairs if t in alive]
+    if not pairs:
+        raise DomainValidationError(NO_FAILURES)
+    model = check_judge_model(settings, original.model)
+    targets = list(dict.fromkeys(t for t, _ in pairs))
+    key = "trace_ids" if target_type == TRACE else "session_ids"
+    filters: dict[str, Any] = {"retry_of": str(original.id), key: targets}
+    for carried in ("signal_weights",):
+        if carried in (original.filters or {}):
+            filters[carried] = original.filters[carried]
+    return await create_run_with_targets(
+        session,
+        project_id,
+        queue=queue,
+        target_type=target_type,
+        target_ids=targets,
+        metric_names=sorted({m for _, m in pairs}),
+        filters=filters,
+        model=model,
+        sample_salt=original.sample_salt,
+        name=f"Retry: {original.name or original.id}"[:255],
+        monitor_id=original.monitor_id,
+        max_cost_usd=original.max_cost_usd,
+        use_cache=original.use_cache,
+        pairs=pairs,
+    )

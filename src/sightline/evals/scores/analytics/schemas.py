@@ -1,0 +1,52 @@
+"""Response models of score analytics (trace scores and session scores share them)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from sightline.kit.types import Timestamp
+
+Granularity = Literal["hour", "day", "week"]
+SortOrder = Literal["asc", "desc"]
+
+
+class ScoreSummary(BaseModel):
+    metric_name: str
+    avg_score: float | None
+    min_score: float | None
+    max_score: float | None
+    median_score: float | None
+    success_count: int
+    failed_count: int
+    latest_score_at: Timestamp | None
+
+
+class ScoreTrendPoint(BaseModel):
+    bucket: Timestamp | None
+    metric_name: str
+    avg_score: float
+    count: int
+
+
+class ScoreDistributionBucket(BaseModel):
+    bucket: int
+    bucket_min: float
+    bucket_max: float
+    count: int
+
+
+class SessionHistoryPoint(BaseModel):
+    metric_name: str
+    score: float | None
+    eval_run_id: str | None
+    created_at: str | None
+    status: str
+
+
+class SessionComparisonItem(BaseModel):
+    session_id: str
+    score: float | None
+    evaluated_at: str | None
+    eval_run_id: str | None

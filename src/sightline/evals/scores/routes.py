@@ -1,0 +1,129 @@
+"""Trace scores and session scores (API.md §3.5, §3.8): parse, call one service function,
+return a schema."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from sightline.dependencies import DbDep, ScopeDep
+from sightline.evals.scores import service as scores
+from sightline.evals.scores.repository import ScoreFilter
+from sightline.evals.scores.schemas import (
+    SessionScoreResponse,
+    TraceScoreCreate,
+    TraceScoreResponse,
+    TraceScoreUpdate,
+)
+from sightline.kit.pagination import Limit, Offset, Page
+from sightline.kit.query import DateQuery, TextQuery
+from sightline.kit.statuses import ScoreDataType, ScoreSource, ScoreStatus
+from sightline.kit.types import Timestamp
+
+router = APIRouter(prefix="/evaluations", tags=["scores"])
+
+
+def _response(score: object) -> TraceScoreResponse:
+    return TraceScoreResponse.model_validate(score)
+
+
+@router.post("/trace-scores", status_code=201, response_model=TraceScoreResponse)
+async def create_trace_score(
+    body: TraceScoreCreate, scope: ScopeDep, session: DbDep
+) -> TraceScoreResponse:
+    return _response(await scores.create_score(session, scope.project_id, body))
+
+
+@router.get("/trace-scores", response_model=Page[TraceScoreResponse])
+async def list_trace_scores(
+    scope: ScopeDep,
+    session: DbDep,
+    trace_id: uuid.UUID | None = None,
+    name: Annotated[str | None, Query(max_length=255)] = None,
+    source: ScoreSource | None = None,
+    status: ScoreStatus | None = None,
+    data_type: ScoreDataType | None = None,
+    eval_run_id: uuid.UUID | None = None,
+    environment: Annotated[str | None, Query(max_length=255)] = None,
+    date_from: Timestamp | None = None,
+    date_to: Timestamp | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[TraceScoreResponse]:
+    where = ScoreFilter(
+        trace_id=trace_id,
+        name=name,
+        source=source,
+        status=status,
+        data_type=data_type,
+        eval_run_id=eval_run_id,
+        environment=environment,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    rows, total = await scores.list_scores(session, scope.project_id, where, limit, offset)
+    return Page(items=[_response(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/trace-scores/{trace_id}", response_model=list[TraceScoreResponse])
+async def latest_trace_scores(
+    trace_id: uuid.UUID, scope: ScopeDep, session: DbDep
+) -> list[TraceScoreResponse]:
+    return [_response(r) for r in await scores.latest_scores(session, scope.project_id, trace_id)]
+
+
+@router.patch("/trace-scores/{score_id}", response_model=TraceScoreResponse)
+async def update_trace_score(
+    score_id: uuid.UUID, body: TraceScoreUpdate, scope: ScopeDep, session: DbDep
+) -> TraceScoreResponse:
+    return _response(await scores.update_score(session, scope.project_id, score_id, body))
+
+
+@router.delete("/trace-scores/{score_id}", status_code=204)
+async def delete_trace_score(score_id: uuid.UUID, scope: ScopeDep, session: DbDep) -> Response:
+    await scores.delete_score(session, scope.project_id, score_id)
+    return Response(status_code=204)
+
+
+# -- scores ------------------------------------------------------------------------------
+@router.get("/session-scores")
+async def list_session_scores(
+    scope: ScopeDep,
+    session: DbDep,
+    session_id: TextQuery = None,
+    name: TextQuery = None,
+    source: ScoreSource | None = None,
+    status: ScoreStatus | None = None,
+    eval_run_id: uuid.UUID | None = None,
+    date_from: DateQuery = None,
+    date_to: DateQuery = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[SessionScoreResponse]:
+    rows, total = await scores.list_session_scores(
+        session, scope.project_id, limit=limit, offset=offset,
+        session_id=session_id, name=name, source=source, status=status,
+        eval_run_id=eval_run_id, date_from=date_from, date_to=date_to,
+    )  # fmt: skip
+    return Page(
+        items=[SessionScoreResponse.model_validate(r) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/session-scores/{session_id}")
+async def get_session_scores(
+    session_id: str, scope: ScopeDep, session: DbDep
+) -> list[SessionScoreResponse]:
+    rows = await scores.scores_of_session(session, scope.project_id, session_id)
+    return [SessionScoreResponse.model_validate(r) for r in rows]
+
+
+@router.delete("/session-scores/{score_id}", status_code=204)
+async def delete_session_score(score_id: uuid.UUID, scope: ScopeDep, session: DbDep) -> Response:
+    await scores.delete_session_score(session, scope.project_id, score_id)
+    return Response(status_code=204)
