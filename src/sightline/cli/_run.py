@@ -22,8 +22,8 @@ def run_in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         engine = create_engine(settings)
         try:
             await prepare_schema(settings, make_session_factory(engine))
-            async with transaction(make_session_factory(engine)) as session:
-                return await work(session)
+            async with transaction(make_session_factory(engine)) as db:
+                return await work(db)
         finally:
             await engine.dispose()
 

@@ -12,10 +12,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sightline.kit.statuses import RunStatus, ScoreStatus
+
 eval_app = typer.Typer(help="Run and inspect evaluations (through the HTTP API).")
 console = Console()
 
-TERMINAL = ("COMPLETED", "FAILED")
+TERMINAL = (RunStatus.COMPLETED, RunStatus.FAILED)
 _LIST_FILTERS = ("tags",)
 
 EndpointOption = typer.Option(
@@ -114,7 +116,7 @@ def run(
             return
         final = _follow(client, created)
     _print_outcome(final)
-    if final["status"] == "FAILED":
+    if final["status"] == RunStatus.FAILED:
         raise typer.Exit(1)
 
 
@@ -145,7 +147,7 @@ def _follow(client: httpx.Client, run: dict[str, Any]) -> dict[str, Any]:
 
 
 def _print_outcome(run: dict[str, Any]) -> None:
-    colour = "green" if run["status"] == "COMPLETED" else "red"
+    colour = "green" if run["status"] == RunStatus.COMPLETED else "red"
     console.print(
         f"[{colour}]{run['status']}[/{colour}]: {run['evaluated_count']}/{run['total_targets']} "
         f"traces, {run['failed_count']} failed pairs, {run.get('judge_calls', 0)} judge calls, "
@@ -187,8 +189,10 @@ def _metric_table(scores: list[dict[str, Any]]) -> Table:
     for score in scores:
         by_metric.setdefault(score["name"], []).append(score)
     for metric in sorted(by_metric):
-        values = [float(s["value"]) for s in by_metric[metric] if s["status"] == "SUCCESS"]
-        failed = sum(1 for s in by_metric[metric] if s["status"] == "FAILED")
+        values = [
+            float(s["value"]) for s in by_metric[metric] if s["status"] == ScoreStatus.SUCCESS
+        ]
+        failed = sum(1 for s in by_metric[metric] if s["status"] == ScoreStatus.FAILED)
         stats = (
             (f"{sum(values) / len(values):.3f}", f"{min(values):.3f}", f"{max(values):.3f}")
             if values

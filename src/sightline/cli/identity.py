@@ -24,8 +24,8 @@ def _fail(exc: SightlineError) -> None:
 def orgs_create(name: str) -> None:
     """Create an organization."""
 
-    async def work(session: AsyncSession) -> str:
-        return str((await service.create_org(session, name)).id)
+    async def work(db: AsyncSession) -> str:
+        return str((await service.create_org(db, name)).id)
 
     try:
         org_id = run_in_transaction(work)
@@ -38,10 +38,9 @@ def orgs_create(name: str) -> None:
 def orgs_list() -> None:
     """List organizations."""
 
-    async def work(session: AsyncSession) -> list[tuple[str, str, str]]:
+    async def work(db: AsyncSession) -> list[tuple[str, str, str]]:
         return [
-            (str(o.id), o.name, o.created_at.isoformat())
-            for o in await repository.list_orgs(session)
+            (str(o.id), o.name, o.created_at.isoformat()) for o in await repository.list_orgs(db)
         ]
 
     table = Table("id", "name", "created_at")
@@ -57,11 +56,11 @@ def keys_create(
 ) -> None:
     """Create an API key; the raw key is printed once and never stored."""
 
-    async def work(session: AsyncSession) -> CreatedKey:
-        org_row = await repository.get_org_by_name(session, org)
+    async def work(db: AsyncSession) -> CreatedKey:
+        org_row = await repository.get_org_by_name(db, org)
         if org_row is None:
             raise NotFound(f"Organization '{org}' not found.")
-        return await service.create_key(session, org_row, name)
+        return await service.create_key(db, org_row, name)
 
     try:
         created = run_in_transaction(work)
@@ -77,10 +76,10 @@ def keys_list(
 ) -> None:
     """List API keys (prefixes only)."""
 
-    async def work(session: AsyncSession) -> list[tuple[str, ...]]:
+    async def work(db: AsyncSession) -> list[tuple[str, ...]]:
         org_id = None
         if org is not None:
-            org_row = await repository.get_org_by_name(session, org)
+            org_row = await repository.get_org_by_name(db, org)
             if org_row is None:
                 raise NotFound(f"Organization '{org}' not found.")
             org_id = org_row.id
@@ -92,7 +91,7 @@ def keys_list(
                 "active" if k.is_active else "revoked",
                 k.last_used_at.isoformat() if k.last_used_at else "-",
             )
-            for k in await repository.list_keys(session, org_id)
+            for k in await repository.list_keys(db, org_id)
         ]
 
     try:
@@ -109,8 +108,8 @@ def keys_list(
 def keys_revoke(key: str = typer.Argument(..., help="Key id or its display prefix.")) -> None:
     """Revoke an API key."""
 
-    async def work(session: AsyncSession) -> str:
-        return str((await service.revoke_key(session, key)).id)
+    async def work(db: AsyncSession) -> str:
+        return str((await service.revoke_key(db, key)).id)
 
     try:
         key_id = run_in_transaction(work)

@@ -28,7 +28,6 @@ def scheduler(
 
 
 async def _main(settings: Settings, interval: float, once: bool) -> None:
-    import sightline.engine.session.evaluator  # noqa: F401 - registers SESSION targets
     from sightline.db.engine import create_engine
     from sightline.db.schema import prepare_schema
     from sightline.db.session import make_session_factory

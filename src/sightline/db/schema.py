@@ -26,8 +26,8 @@ async def _check_schema(settings: Settings, factory: SessionFactory) -> None:
     head = ScriptDirectory.from_config(
         migrate.alembic_config(settings.resolved_database_url)
     ).get_current_head()
-    async with factory() as session:
-        connection = await session.connection()
+    async with factory() as db:
+        connection = await db.connection()
         current = await connection.run_sync(_current_revision)
     if current != head:
         raise SchemaOutOfDate(

@@ -30,12 +30,12 @@ def make_session_factory(engine: AsyncEngine) -> SessionFactory:
 @asynccontextmanager
 async def transaction(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
     """Commit on success, roll back on any error. Services flush; they never commit."""
-    async with factory() as session:
+    async with factory() as db:
         try:
-            yield session
-            await session.commit()
+            yield db
+            await db.commit()
         except BaseException:
-            await session.rollback()
+            await db.rollback()
             raise
 
 

@@ -32,9 +32,6 @@ from sightline.engine.run_execution import ExecutionSettings, RunExecution, RunG
 from sightline.engine.run_outcome import final_status
 from sightline.engine.session.evaluator import SessionTargetEvaluator
 from sightline.engine.targets import RunContext, TargetEvaluator
-from sightline.engine.trace import (
-    evaluator as trace_target,  # noqa: F401 - registers the TRACE evaluator
-)
 from sightline.engine.trace.evaluator import TraceTargetEvaluator
 from sightline.evals.runs import repository
 from sightline.kit.statuses import UNFINISHED_RUN_STATUSES, RunStatus, TargetType
@@ -69,11 +66,11 @@ class Executor:
         )
 
     async def execute(self, run_id: uuid.UUID) -> None:
-        async with transaction(self.factory) as session:
-            run = await repository.get_run_by_id(session, run_id)
+        async with transaction(self.factory) as db:
+            run = await repository.get_run_by_id(db, run_id)
             if run is None or run.status not in UNFINISHED_RUN_STATUSES:
                 return
-            await repository.mark_run_running(session, run_id)
+            await repository.mark_run_running(db, run_id)
         evaluator = self.evaluators.get(run.target_type)
         if evaluator is None:
             await self._fail_run(run_id, f"No evaluator for target type {run.target_type}.")
@@ -115,16 +112,16 @@ class Executor:
         )
 
     async def finalize(self, run_id: uuid.UUID) -> None:
-        async with transaction(self.factory) as session:
-            if not await repository.run_exists(session, run_id):
+        async with transaction(self.factory) as db:
+            if not await repository.run_exists(db, run_id):
                 return
-            counters = await repository.compute_counters(session, run_id)
-            await repository.store_counters(session, run_id, counters)
+            counters = await repository.compute_counters(db, run_id)
+            await repository.store_counters(db, run_id, counters)
             if counters.unfinished_pairs:
                 return  # another worker still holds some pairs; it will finalize
-            status, message = await final_status(session, run_id, counters)
-            await repository.finish_run(session, run_id, status, message)
+            status, message = await final_status(db, run_id, counters)
+            await repository.finish_run(db, run_id, status, message)
 
     async def _fail_run(self, run_id: uuid.UUID, message: str) -> None:
-        async with transaction(self.factory) as session:
-            await repository.finish_run(session, run_id, RunStatus.FAILED, message)
+        async with transaction(self.factory) as db:
+            await repository.finish_run(db, run_id, RunStatus.FAILED, message)

@@ -131,9 +131,9 @@ class RunExecution:
 
     async def _claim(self) -> None:
         lease_until = utcnow() + self.lease
-        async with transaction(self.factory) as session:
+        async with transaction(self.factory) as db:
             claimed = await repository.claim_targets(
-                session, self.ctx.run_id, self.claim_batch, lease_until
+                db, self.ctx.run_id, self.claim_batch, lease_until
             )
         if not claimed:
             self.nothing_claimable = True
@@ -211,17 +211,17 @@ class RunExecution:
     async def _commit(self, batch: list[Result]) -> None:
         done = [t.id for claimed, outcomes in batch for t in _finished(claimed, outcomes, False)]
         failed = [t.id for claimed, outcomes in batch for t in _finished(claimed, outcomes, True)]
-        async with transaction(self.factory) as session:
-            if not await repository.run_exists(session, self.ctx.run_id):
+        async with transaction(self.factory) as db:
+            if not await repository.run_exists(db, self.ctx.run_id):
                 raise RunGone()
             for claimed, outcomes in batch:
-                await self.evaluator.write(session, self.ctx, claimed[0].target_id, outcomes)
-            await repository.finish_tasks(session, done, TaskStatus.DONE)
-            await repository.finish_tasks(session, failed, TaskStatus.FAILED)
-            await self.judge_cache.flush_into(session)
+                await self.evaluator.write(db, self.ctx, claimed[0].target_id, outcomes)
+            await repository.finish_tasks(db, done, TaskStatus.DONE)
+            await repository.finish_tasks(db, failed, TaskStatus.FAILED)
+            await self.judge_cache.flush_into(db)
             if time.monotonic() - self.counters_at >= COUNTER_REFRESH_SECONDS:
-                counters = await repository.compute_counters(session, self.ctx.run_id)
-                await repository.store_counters(session, self.ctx.run_id, counters)
+                counters = await repository.compute_counters(db, self.ctx.run_id)
+                await repository.store_counters(db, self.ctx.run_id, counters)
                 self.counters_at = time.monotonic()
         for task_id in (*done, *failed):
             self.held.pop(task_id, None)
@@ -232,37 +232,37 @@ class RunExecution:
         for task in claimed:
             self.held.pop(task.id, None)
         with contextlib.suppress(Exception):
-            async with transaction(self.factory) as session:
-                await repository.release_tasks(session, [t.id for t in claimed])
+            async with transaction(self.factory) as db:
+                await repository.release_tasks(db, [t.id for t in claimed])
 
     async def _heartbeat(self) -> None:
         interval = self.lease.total_seconds() / 3
         while True:
             await asyncio.sleep(interval)
             try:
-                async with transaction(self.factory) as session:
+                async with transaction(self.factory) as db:
                     lease_until = utcnow() + self.lease
-                    await repository.renew_leases(session, list(self.held), lease_until)
+                    await repository.renew_leases(db, list(self.held), lease_until)
             except Exception:  # a missed renewal only risks an (idempotent) repeat
                 logger.warning("could not renew task leases of run %s", self.ctx.run_id)
 
     async def _run_exists(self) -> bool:
-        async with self.factory() as session:
-            return await repository.run_exists(session, self.ctx.run_id)
+        async with self.factory() as db:
+            return await repository.run_exists(db, self.ctx.run_id)
 
     async def _wait_for_foreign_leases(self) -> bool:
         """Nothing claimable: the run is done, or other workers (or a dead one whose lease
         has not expired yet) hold pairs. Wait for those leases; True means claim again."""
-        async with self.factory() as session:
-            if not await repository.run_exists(session, self.ctx.run_id):
+        async with self.factory() as db:
+            if not await repository.run_exists(db, self.ctx.run_id):
                 raise RunGone()
-            counters = await repository.compute_counters(session, self.ctx.run_id)
+            counters = await repository.compute_counters(db, self.ctx.run_id)
             if not counters.unfinished_pairs:
                 return False
-            run = await repository.get_run_by_id(session, self.ctx.run_id)
+            run = await repository.get_run_by_id(db, self.ctx.run_id)
             if run is not None and run.status not in UNFINISHED_RUN_STATUSES:
                 return False  # another worker finished it
-            expiry = await repository.next_lease_expiry(session, self.ctx.run_id)
+            expiry = await repository.next_lease_expiry(db, self.ctx.run_id)
         wait = MAX_POLL_SECONDS
         if expiry is not None:
             wait = min(wait, max(0.05, (expiry - utcnow()).total_seconds() + 0.05))

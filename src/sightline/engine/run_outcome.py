@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sightline.evals.runs.repository import RunCounters
 from sightline.evals.scores import repository as scores_repo
+from sightline.kit.statuses import RunStatus
 
 _HINTS = {
     "judge_auth_error": (
@@ -33,12 +34,12 @@ _HINTS = {
 
 
 async def final_status(
-    session: AsyncSession, run_id: uuid.UUID, counters: RunCounters
+    db: AsyncSession, run_id: uuid.UUID, counters: RunCounters
 ) -> tuple[str, str | None]:
     if counters.total_pairs == 0 or counters.done_pairs > 0:
-        return "COMPLETED", None
-    reason = await scores_repo.most_common_failure(session, run_id) or "unknown error"
+        return RunStatus.COMPLETED, None
+    reason = await scores_repo.most_common_failure(db, run_id) or "unknown error"
     code = reason.split(":", 1)[0]
     message = f"No (target, metric) pair could be scored; most common reason: {reason}"
     hint = _HINTS.get(code)
-    return "FAILED", f"{message}. {hint}" if hint else message
+    return RunStatus.FAILED, f"{message}. {hint}" if hint else message

@@ -105,6 +105,6 @@ class TargetEvaluator(Protocol):
         """One outcome per metric; metric failures are outcomes, never exceptions."""
 
     async def write(
-        self, session: AsyncSession, ctx: RunContext, target_id: str, outcomes: list[PairOutcome]
+        self, db: AsyncSession, ctx: RunContext, target_id: str, outcomes: list[PairOutcome]
     ) -> None:
         """Upsert the score rows of ``outcomes`` (inside the executor's transaction)."""

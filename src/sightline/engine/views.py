@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sightline.kit.statuses import TraceStatus
+
 
 @dataclass(frozen=True, slots=True)
 class SpanView:
@@ -32,7 +34,7 @@ class SpanView:
 class TraceView:
     trace_id: str
     name: str
-    status: str = "COMPLETED"
+    status: str = TraceStatus.COMPLETED
     started_at: datetime | None = None
     ended_at: datetime | None = None
     input: Any = None

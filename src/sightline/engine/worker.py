@@ -32,8 +32,8 @@ class EvalWorker:
     async def start(self) -> None:
         self._warm = asyncio.create_task(asyncio.to_thread(_warm_up_quietly))
         await self.queue.start()
-        async with self._factory() as session:
-            unfinished = await repository.list_unfinished_run_ids(session)
+        async with self._factory() as db:
+            unfinished = await repository.list_unfinished_run_ids(db)
         for run_id in unfinished:
             self.queue.enqueue(run_id)
         if unfinished:

@@ -29,22 +29,22 @@ PROJECT_SCOPE_REQUIRED = (
 )
 
 
-async def create_org(session: AsyncSession, name: str) -> Organization:
+async def create_org(db: AsyncSession, name: str) -> Organization:
     name = name.strip()
     if not name or len(name) > 255:
         raise DomainValidationError("Organization name must be 1-255 characters.")
-    if await repository.get_org_by_name(session, name) is not None:
+    if await repository.get_org_by_name(db, name) is not None:
         raise Conflict(f"Organization '{name}' already exists.")
     org = Organization(id=uuid.uuid4(), name=name)
-    await repository.add(session, org)
+    await repository.add(db, org)
     return org
 
 
 async def create_key(
-    session: AsyncSession, org: Organization, name: str, raw_key: str | None = None
+    db: AsyncSession, org: Organization, name: str, raw_key: str | None = None
 ) -> CreatedKey:
     raw = raw_key or keys.generate_key()
-    if await repository.get_key_by_hash(session, keys.hash_key(raw)) is not None:
+    if await repository.get_key_by_hash(db, keys.hash_key(raw)) is not None:
         raise Conflict("That API key already exists.")
     row = ApiKey(
         id=uuid.uuid4(),
@@ -54,41 +54,41 @@ async def create_key(
         key_prefix=keys.display_prefix(raw),
         is_active=True,
     )
-    await repository.add(session, row)
+    await repository.add(db, row)
     return CreatedKey(id=row.id, org_id=org.id, name=name, raw_key=raw, key_prefix=row.key_prefix)
 
 
-async def revoke_key(session: AsyncSession, ident: str) -> ApiKey:
-    row = await repository.get_key_by_id_or_prefix(session, ident)
+async def revoke_key(db: AsyncSession, ident: str) -> ApiKey:
+    row = await repository.get_key_by_id_or_prefix(db, ident)
     if row is None:
         raise NotFound(f"API key {ident} not found.")
     row.is_active = False
-    await session.flush()
+    await db.flush()
     return row
 
 
-async def ensure_org_with_key(session: AsyncSession, org_name: str, raw_key: str) -> bool:
+async def ensure_org_with_key(db: AsyncSession, org_name: str, raw_key: str) -> bool:
     """Idempotent headless provisioning; returns True when something was created."""
     created = False
-    org = await repository.get_org_by_name(session, org_name)
+    org = await repository.get_org_by_name(db, org_name)
     if org is None:
-        org = await create_org(session, org_name)
+        org = await create_org(db, org_name)
         created = True
-    existing = await repository.get_key_by_hash(session, keys.hash_key(raw_key))
+    existing = await repository.get_key_by_hash(db, keys.hash_key(raw_key))
     if existing is None:
-        await create_key(session, org, "init", raw_key)
+        await create_key(db, org, "init", raw_key)
         created = True
     elif existing.org_id != org.id:
         raise Conflict("SIGHTLINE_INIT_API_KEY already belongs to another organization.")
     return created
 
 
-async def bootstrap_first_org(session: AsyncSession) -> CreatedKey | None:
+async def bootstrap_first_org(db: AsyncSession) -> CreatedKey | None:
     """On an empty database, create an organization and a key so a first start is usable."""
-    if await repository.any_org_exists(session):
+    if await repository.any_org_exists(db):
         return None
-    org = await create_org(session, "default")
-    return await create_key(session, org, "default")
+    org = await create_org(db, "default")
+    return await create_key(db, org, "default")
 
 
 def validate_project_name(raw: str) -> str:
@@ -144,8 +144,8 @@ class AuthResolver:
                 project_id = uuid.UUID(project_id_header)
             except ValueError as exc:
                 raise DomainValidationError("X-Project-ID must be a valid UUID.") from exc
-            async with transaction(self._factory) as session:
-                project = await repository.get_project_by_id(session, cached.org_id, project_id)
+            async with transaction(self._factory) as db:
+                project = await repository.get_project_by_id(db, cached.org_id, project_id)
             if project is None:
                 raise DomainValidationError(
                     "Project not found or does not belong to your organization."
@@ -159,8 +159,8 @@ class AuthResolver:
         now = time.monotonic()
         cached = self._keys.get(key_hash)
         if cached is None or now - cached.fetched > self._cache_seconds:
-            async with transaction(self._factory) as session:
-                row = await repository.get_key_by_hash(session, key_hash)
+            async with transaction(self._factory) as db:
+                row = await repository.get_key_by_hash(db, key_hash)
             if row is None or not row.is_active:
                 self._keys.pop(key_hash, None)
                 raise Unauthorized("Invalid or revoked API key.")
@@ -176,34 +176,34 @@ class AuthResolver:
             return project_id
         project = await self._read_project(org_id, name)
         if project is None:
-            async with transaction(self._factory) as session:
-                await repository.insert_project_if_absent(session, org_id, name)
+            async with transaction(self._factory) as db:
+                await repository.insert_project_if_absent(db, org_id, name)
             project = await self._read_project(org_id, name)
         assert project is not None
         self._projects[(org_id, name)] = project.id
         return project.id
 
     async def _read_project(self, org_id: uuid.UUID, name: str) -> Project | None:
-        async with transaction(self._factory) as session:
-            return await repository.get_project_by_name(session, org_id, name)
+        async with transaction(self._factory) as db:
+            return await repository.get_project_by_name(db, org_id, name)
 
     async def flush_usage(self) -> None:
         if not self._pending_usage:
             return
         pending, self._pending_usage = self._pending_usage, {}
-        async with transaction(self._factory) as session:
-            await repository.touch_keys(session, pending)
+        async with transaction(self._factory) as db:
+            await repository.touch_keys(db, pending)
 
 
 async def provision(settings: Settings, factory: SessionFactory) -> None:
     """At start-up: the organization and key of SIGHTLINE_INIT_* (idempotent), else, on an
     empty database, a first organization whose key is printed once."""
-    async with transaction(factory) as session:
+    async with transaction(factory) as db:
         if settings.init_org and settings.init_api_key:
-            if await ensure_org_with_key(session, settings.init_org, settings.init_api_key):
+            if await ensure_org_with_key(db, settings.init_org, settings.init_api_key):
                 logger.info("provisioned organization %r from SIGHTLINE_INIT_*", settings.init_org)
             return
-        created = await bootstrap_first_org(session)
+        created = await bootstrap_first_org(db)
     if created is not None:
         # Printed, not logged: this is the only time the raw key is ever shown.
         print(

@@ -11,20 +11,21 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sightline.db.models import EvalMonitor, EvalRun, SessionScore, Trace, TraceScore
+from sightline.kit.statuses import MonitorStatus, ScoreSource, ScoreStatus
 from sightline.traces.repository import filter_clauses
 
 _CHUNK = 1000
 
 
-async def add_monitor(session: AsyncSession, monitor: EvalMonitor) -> None:
-    session.add(monitor)
-    await session.flush()
+async def add_monitor(db: AsyncSession, monitor: EvalMonitor) -> None:
+    db.add(monitor)
+    await db.flush()
 
 
 async def get_monitor(
-    session: AsyncSession, project_id: uuid.UUID, monitor_id: uuid.UUID
+    db: AsyncSession, project_id: uuid.UUID, monitor_id: uuid.UUID
 ) -> EvalMonitor | None:
-    monitor: EvalMonitor | None = await session.scalar(
+    monitor: EvalMonitor | None = await db.scalar(
         select(EvalMonitor).where(
             EvalMonitor.project_id == project_id, EvalMonitor.id == monitor_id
         )
@@ -32,58 +33,58 @@ async def get_monitor(
     return monitor
 
 
-async def get_monitor_by_id(session: AsyncSession, monitor_id: uuid.UUID) -> EvalMonitor | None:
-    return await session.get(EvalMonitor, monitor_id, populate_existing=True)
+async def get_monitor_by_id(db: AsyncSession, monitor_id: uuid.UUID) -> EvalMonitor | None:
+    return await db.get(EvalMonitor, monitor_id, populate_existing=True)
 
 
 async def list_monitors(
-    session: AsyncSession, project_id: uuid.UUID, status: str | None, limit: int, offset: int
+    db: AsyncSession, project_id: uuid.UUID, status: str | None, limit: int, offset: int
 ) -> tuple[list[EvalMonitor], int]:
     query = select(EvalMonitor).where(EvalMonitor.project_id == project_id)
     if status is not None:
         query = query.where(EvalMonitor.status == status)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(
+    total = await db.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await db.scalars(
         query.order_by(EvalMonitor.created_at.desc(), EvalMonitor.id).limit(limit).offset(offset)
     )
     return list(rows.all()), int(total or 0)
 
 
-async def delete_monitor(session: AsyncSession, monitor: EvalMonitor) -> None:
+async def delete_monitor(db: AsyncSession, monitor: EvalMonitor) -> None:
     # Spawned runs stay; their monitor_id becomes NULL (FK SET NULL, done explicitly too).
-    await session.execute(
+    await db.execute(
         update(EvalRun).where(EvalRun.monitor_id == monitor.id).values(monitor_id=None)
     )
-    await session.delete(monitor)
-    await session.flush()
+    await db.delete(monitor)
+    await db.flush()
 
 
 async def list_monitor_runs(
-    session: AsyncSession, monitor_id: uuid.UUID, limit: int, offset: int
+    db: AsyncSession, monitor_id: uuid.UUID, limit: int, offset: int
 ) -> tuple[list[EvalRun], int]:
     query = select(EvalRun).where(EvalRun.monitor_id == monitor_id)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(
+    total = await db.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await db.scalars(
         query.order_by(EvalRun.created_at.desc(), EvalRun.id).limit(limit).offset(offset)
     )
     return list(rows.all()), int(total or 0)
 
 
-async def last_spawned_at(session: AsyncSession, monitor_id: uuid.UUID) -> datetime | None:
+async def last_spawned_at(db: AsyncSession, monitor_id: uuid.UUID) -> datetime | None:
     """When the monitor's newest run was created (server time, the same clock as trace
     ingestion), the reference for only_if_changed."""
-    created_at: datetime | None = await session.scalar(
+    created_at: datetime | None = await db.scalar(
         select(func.max(EvalRun.created_at)).where(EvalRun.monitor_id == monitor_id)
     )
     return created_at
 
 
 # -- the scheduler ------------------------------------------------------------------------
-async def list_due(session: AsyncSession, now: datetime, limit: int) -> list[tuple[Any, ...]]:
-    rows = await session.execute(
+async def list_due(db: AsyncSession, now: datetime, limit: int) -> list[tuple[Any, ...]]:
+    rows = await db.execute(
         select(EvalMonitor.id, EvalMonitor.next_run_at, EvalMonitor.cadence)
         .where(
-            EvalMonitor.status == "ACTIVE",
+            EvalMonitor.status == MonitorStatus.ACTIVE,
             EvalMonitor.next_run_at.is_not(None),
             EvalMonitor.next_run_at <= now,
         )
@@ -94,18 +95,18 @@ async def list_due(session: AsyncSession, now: datetime, limit: int) -> list[tup
 
 
 async def claim_due(
-    session: AsyncSession, monitor_id: uuid.UUID, due_at: datetime, next_run_at: datetime
+    db: AsyncSession, monitor_id: uuid.UUID, due_at: datetime, next_run_at: datetime
 ) -> bool:
     """Move a due monitor to its next time; True for exactly one of several schedulers.
 
     The WHERE repeats what was read (still ACTIVE, still due at ``due_at``), so a concurrent
     claim, pause or cadence change makes this UPDATE match no row."""
-    result = await session.execute(
+    result = await db.execute(
         update(EvalMonitor)
         .where(
             EvalMonitor.id == monitor_id,
             EvalMonitor.next_run_at == due_at,
-            EvalMonitor.status == "ACTIVE",
+            EvalMonitor.status == MonitorStatus.ACTIVE,
         )
         .values(next_run_at=next_run_at)
         .execution_options(synchronize_session=False)
@@ -114,11 +115,11 @@ async def claim_due(
 
 
 async def any_trace_ingested_since(
-    session: AsyncSession, project_id: uuid.UUID, filters: dict[str, Any], since: datetime
+    db: AsyncSession, project_id: uuid.UUID, filters: dict[str, Any], since: datetime
 ) -> bool:
     """Whether a trace in scope was ingested (first or again) after ``since``: ingestion
     time, not started_at, so late-arriving traces count (API.md §6 item 22)."""
-    found = await session.scalar(
+    found = await db.scalar(
         select(Trace.trace_id)
         .where(*filter_clauses(project_id, filters), Trace.ingested_at > since)
         .limit(1)
@@ -128,7 +129,7 @@ async def any_trace_ingested_since(
 
 # -- what is already scored ------------------------------------------------------------------
 async def list_scored_trace_pairs(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     trace_ids: Sequence[uuid.UUID],
     metrics: Sequence[str],
@@ -137,15 +138,15 @@ async def list_scored_trace_pairs(
     """(trace, metric) pairs that already have a SUCCESS automated score from ``model``."""
     found: set[tuple[uuid.UUID, str]] = set()
     for start in range(0, len(trace_ids), _CHUNK):
-        rows = await session.execute(
+        rows = await db.execute(
             select(TraceScore.trace_id, TraceScore.name)
             .where(
                 TraceScore.project_id == project_id,
                 TraceScore.trace_id.in_(list(trace_ids[start : start + _CHUNK])),
                 TraceScore.name.in_(list(metrics)),
                 TraceScore.model == model,
-                TraceScore.status == "SUCCESS",
-                TraceScore.source == "AUTOMATED",
+                TraceScore.status == ScoreStatus.SUCCESS,
+                TraceScore.source == ScoreSource.AUTOMATED,
             )
             .distinct()
         )
@@ -154,17 +155,17 @@ async def list_scored_trace_pairs(
 
 
 async def list_session_scored_at(
-    session: AsyncSession, project_id: uuid.UUID, metrics: Sequence[str], model: str
+    db: AsyncSession, project_id: uuid.UUID, metrics: Sequence[str], model: str
 ) -> dict[tuple[str, str], datetime]:
     """When each (session, metric) last got a SUCCESS automated score from ``model``."""
-    rows = await session.execute(
+    rows = await db.execute(
         select(SessionScore.session_id, SessionScore.name, func.max(SessionScore.created_at))
         .where(
             SessionScore.project_id == project_id,
             SessionScore.name.in_(list(metrics)),
             SessionScore.model == model,
-            SessionScore.status == "SUCCESS",
-            SessionScore.source == "AUTOMATED",
+            SessionScore.status == ScoreStatus.SUCCESS,
+            SessionScore.source == ScoreSource.AUTOMATED,
         )
         .group_by(SessionScore.session_id, SessionScore.name)
     )

@@ -11,6 +11,7 @@ from sightline.db.types import utcnow
 from sightline.dependencies import DbDep, QueueDep, ScopeDep, SettingsDep
 from sightline.evals.runs.schemas import EvalRunResponse
 from sightline.kit.pagination import Limit, Offset, Page
+from sightline.kit.statuses import MonitorStatus
 from sightline.monitors import service
 from sightline.monitors.schemas import MonitorCreate, MonitorResponse, MonitorUpdate
 from sightline.monitors.spawn import SpawnContext
@@ -24,28 +25,28 @@ def _context(queue: QueueDep, settings: SettingsDep) -> SpawnContext:
 
 @router.post("", status_code=201)
 async def create_monitor(
-    body: MonitorCreate, scope: ScopeDep, session: DbDep, settings: SettingsDep
+    body: MonitorCreate, scope: ScopeDep, db: DbDep, settings: SettingsDep
 ) -> MonitorResponse:
-    monitor = await service.create_monitor(session, scope.project_id, body, settings, utcnow())
+    monitor = await service.create_monitor(db, scope.project_id, body, settings, utcnow())
     return MonitorResponse.model_validate(monitor)
 
 
 @router.get("")
 async def list_monitors(
     scope: ScopeDep,
-    session: DbDep,
-    status: Literal["ACTIVE", "PAUSED"] | None = None,
+    db: DbDep,
+    status: Literal[MonitorStatus.ACTIVE, MonitorStatus.PAUSED] | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[MonitorResponse]:
-    rows, total = await service.list_monitors(session, scope.project_id, status, limit, offset)
+    rows, total = await service.list_monitors(db, scope.project_id, status, limit, offset)
     items = [MonitorResponse.model_validate(m) for m in rows]
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 @router.get("/{monitor_id}")
-async def get_monitor(monitor_id: uuid.UUID, scope: ScopeDep, session: DbDep) -> MonitorResponse:
-    monitor = await service.get_monitor(session, scope.project_id, monitor_id)
+async def get_monitor(monitor_id: uuid.UUID, scope: ScopeDep, db: DbDep) -> MonitorResponse:
+    monitor = await service.get_monitor(db, scope.project_id, monitor_id)
     return MonitorResponse.model_validate(monitor)
 
 
@@ -54,30 +55,30 @@ async def update_monitor(
     monitor_id: uuid.UUID,
     body: MonitorUpdate,
     scope: ScopeDep,
-    session: DbDep,
+    db: DbDep,
     settings: SettingsDep,
 ) -> MonitorResponse:
     monitor = await service.update_monitor(
-        session, scope.project_id, monitor_id, body, settings, utcnow()
+        db, scope.project_id, monitor_id, body, settings, utcnow()
     )
     return MonitorResponse.model_validate(monitor)
 
 
 @router.delete("/{monitor_id}", status_code=204)
-async def delete_monitor(monitor_id: uuid.UUID, scope: ScopeDep, session: DbDep) -> Response:
-    await service.delete_monitor(session, scope.project_id, monitor_id)
+async def delete_monitor(monitor_id: uuid.UUID, scope: ScopeDep, db: DbDep) -> Response:
+    await service.delete_monitor(db, scope.project_id, monitor_id)
     return Response(status_code=204)
 
 
 @router.post("/{monitor_id}/pause")
-async def pause_monitor(monitor_id: uuid.UUID, scope: ScopeDep, session: DbDep) -> MonitorResponse:
-    monitor = await service.pause_monitor(session, scope.project_id, monitor_id, utcnow())
+async def pause_monitor(monitor_id: uuid.UUID, scope: ScopeDep, db: DbDep) -> MonitorResponse:
+    monitor = await service.pause_monitor(db, scope.project_id, monitor_id, utcnow())
     return MonitorResponse.model_validate(monitor)
 
 
 @router.post("/{monitor_id}/resume")
-async def resume_monitor(monitor_id: uuid.UUID, scope: ScopeDep, session: DbDep) -> MonitorResponse:
-    monitor = await service.resume_monitor(session, scope.project_id, monitor_id, utcnow())
+async def resume_monitor(monitor_id: uuid.UUID, scope: ScopeDep, db: DbDep) -> MonitorResponse:
+    monitor = await service.resume_monitor(db, scope.project_id, monitor_id, utcnow())
     return MonitorResponse.model_validate(monitor)
 
 
@@ -85,15 +86,13 @@ async def resume_monitor(monitor_id: uuid.UUID, scope: ScopeDep, session: DbDep)
 async def trigger_monitor(
     monitor_id: uuid.UUID,
     scope: ScopeDep,
-    session: DbDep,
+    db: DbDep,
     settings: SettingsDep,
     queue: QueueDep,
 ) -> EvalRunResponse:
     """Start a run now (cadence and only_if_changed ignored; only_unscored applies).
     A PAUSED monitor answers 409: pausing means "spend nothing" until resumed."""
-    run = await service.trigger_monitor(
-        session, scope.project_id, monitor_id, _context(queue, settings)
-    )
+    run = await service.trigger_monitor(db, scope.project_id, monitor_id, _context(queue, settings))
     return EvalRunResponse.model_validate(run)
 
 
@@ -101,12 +100,10 @@ async def trigger_monitor(
 async def list_monitor_runs(
     monitor_id: uuid.UUID,
     scope: ScopeDep,
-    session: DbDep,
+    db: DbDep,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[EvalRunResponse]:
-    rows, total = await service.list_monitor_runs(
-        session, scope.project_id, monitor_id, limit, offset
-    )
+    rows, total = await service.list_monitor_runs(db, scope.project_id, monitor_id, limit, offset)
     items = [EvalRunResponse.model_validate(r) for r in rows]
     return Page(items=items, total=total, limit=limit, offset=offset)

@@ -56,8 +56,8 @@ class Scheduler:
     async def tick(self) -> TickReport:
         now = self._now()
         report = TickReport()
-        async with self._factory() as session:
-            due = await repo.list_due(session, now, self._batch_size)
+        async with self._factory() as db:
+            due = await repo.list_due(db, now, self._batch_size)
         for monitor_id, due_at, cadence in due:
             try:
                 await self._fire(monitor_id, due_at, advance(cadence, due_at, now), report)
@@ -70,12 +70,12 @@ class Scheduler:
     async def _fire(
         self, monitor_id: uuid.UUID, due_at: datetime, next_run_at: datetime, report: TickReport
     ) -> None:
-        async with transaction(self._factory) as session:
-            if not await repo.claim_due(session, monitor_id, due_at, next_run_at):
+        async with transaction(self._factory) as db:
+            if not await repo.claim_due(db, monitor_id, due_at, next_run_at):
                 return  # another scheduler claimed this due time first
-            monitor = await repo.get_monitor_by_id(session, monitor_id)
+            monitor = await repo.get_monitor_by_id(db, monitor_id)
             assert monitor is not None  # the claim just matched it
-            outcome = await spawn_run(session, monitor, self._context, scheduled=True)
+            outcome = await spawn_run(db, monitor, self._context, scheduled=True)
             if isinstance(outcome, Skipped):
                 monitor.last_skip_reason = outcome.reason
                 monitor.last_skip_at = self._now()
@@ -95,9 +95,9 @@ class Scheduler:
     ) -> None:
         """Move the monitor on anyway, so one broken monitor cannot fail every tick."""
         try:
-            async with transaction(self._factory) as session:
-                if await repo.claim_due(session, monitor_id, due_at, advance(cadence, due_at, now)):
-                    monitor = await repo.get_monitor_by_id(session, monitor_id)
+            async with transaction(self._factory) as db:
+                if await repo.claim_due(db, monitor_id, due_at, advance(cadence, due_at, now)):
+                    monitor = await repo.get_monitor_by_id(db, monitor_id)
                     if monitor is not None:
                         monitor.last_skip_reason = f"Run could not be started: {error}"[:2000]
                         monitor.last_skip_at = now

@@ -18,12 +18,13 @@ from sightline.engine.session.aggregation import SESSION_METRICS
 from sightline.errors import Conflict, DomainValidationError, NotFound
 from sightline.evals.runs.schemas import EvalRunFilters
 from sightline.evals.sessions.schemas import SessionEvalRunFilters, parse_signal_weights
+from sightline.kit.statuses import MonitorStatus, TargetType
 from sightline.monitors import repository as repo
 from sightline.monitors.cadence import next_after, normalize_cadence
 from sightline.monitors.schemas import MonitorCreate, MonitorUpdate
 from sightline.monitors.spawn import Skipped, SpawnContext, check_models, spawn_run
 
-TARGET_TYPES = ("TRACE", "SESSION")
+TARGET_TYPES = (TargetType.TRACE, TargetType.SESSION)
 WEIGHTS_KEY = "signal_weights"
 # PATCH `null` on these restores the default; on the others it is a 422.
 RESETTABLE: dict[str, Any] = {
@@ -43,10 +44,14 @@ def _check_target_type(target_type: str) -> str:
 
 
 def _check_metrics(target_type: str, metrics: Sequence[str]) -> list[str]:
-    known = {m.name for m in listed_metrics()} if target_type == "TRACE" else set(SESSION_METRICS)
+    known = (
+        {m.name for m in listed_metrics()}
+        if target_type == TargetType.TRACE
+        else set(SESSION_METRICS)
+    )
     unknown = [m for m in metrics if m not in known]
     if unknown:
-        kind = "session metrics" if target_type == "SESSION" else "metrics"
+        kind = "session metrics" if target_type == TargetType.SESSION else "metrics"
         raise DomainValidationError(f"Unknown {kind}: {', '.join(unknown)}")
     return list(metrics)
 
@@ -62,7 +67,7 @@ def _describe(error: ValidationError) -> str:
 def check_filters(target_type: str, filters: dict[str, Any]) -> dict[str, Any]:
     """Validated filters in stored form (ISO dates, nulls dropped), without signal_weights."""
     schema: type[EvalRunFilters] | type[SessionEvalRunFilters] = (
-        EvalRunFilters if target_type == "TRACE" else SessionEvalRunFilters
+        EvalRunFilters if target_type == TargetType.TRACE else SessionEvalRunFilters
     )
     try:
         parsed: BaseModel = schema.model_validate(filters)
@@ -72,7 +77,7 @@ def check_filters(target_type: str, filters: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_weights(target_type: str, weights: dict[str, float] | None) -> None:
-    if weights and target_type != "SESSION":
+    if weights and target_type != TargetType.SESSION:
         raise DomainValidationError("signal_weights is only valid for SESSION monitors.")
 
 
@@ -100,7 +105,7 @@ def _pop_weights(filters: dict[str, Any]) -> dict[str, float] | None:
 
 
 async def create_monitor(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     body: MonitorCreate,
     settings: Settings,
@@ -125,40 +130,40 @@ async def create_monitor(
         only_if_changed=body.only_if_changed,
         only_unscored=body.only_unscored,
         max_cost_usd=body.max_cost_usd,
-        status="ACTIVE",
+        status=MonitorStatus.ACTIVE,
         next_run_at=next_after(cadence, now),
         created_at=now,
         updated_at=now,
     )
     check_models(settings, monitor)
-    await repo.add_monitor(session, monitor)
+    await repo.add_monitor(db, monitor)
     return monitor
 
 
 async def get_monitor(
-    session: AsyncSession, project_id: uuid.UUID, monitor_id: uuid.UUID
+    db: AsyncSession, project_id: uuid.UUID, monitor_id: uuid.UUID
 ) -> EvalMonitor:
-    monitor = await repo.get_monitor(session, project_id, monitor_id)
+    monitor = await repo.get_monitor(db, project_id, monitor_id)
     if monitor is None:
         raise NotFound(f"Eval monitor {monitor_id} not found.")
     return monitor
 
 
 async def list_monitors(
-    session: AsyncSession, project_id: uuid.UUID, status: str | None, limit: int, offset: int
+    db: AsyncSession, project_id: uuid.UUID, status: str | None, limit: int, offset: int
 ) -> tuple[list[EvalMonitor], int]:
-    return await repo.list_monitors(session, project_id, status, limit, offset)
+    return await repo.list_monitors(db, project_id, status, limit, offset)
 
 
 async def update_monitor(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     monitor_id: uuid.UUID,
     body: MonitorUpdate,
     settings: Settings,
     now: datetime,
 ) -> EvalMonitor:
-    monitor = await get_monitor(session, project_id, monitor_id)
+    monitor = await get_monitor(db, project_id, monitor_id)
     sent = body.model_fields_set
     for field in NOT_NULLABLE:
         if field in sent and getattr(body, field) is None:
@@ -176,12 +181,12 @@ async def update_monitor(
             setattr(monitor, field, default if value is None else value)
     if "cadence" in sent and body.cadence is not None:
         monitor.cadence = normalize_cadence(body.cadence)
-        if monitor.status == "ACTIVE":
+        if monitor.status == MonitorStatus.ACTIVE:
             monitor.next_run_at = next_after(monitor.cadence, now)
     if sent & {"model", "metrics"}:
         check_models(settings, monitor)
     monitor.updated_at = now
-    await session.flush()
+    await db.flush()
     return monitor
 
 
@@ -201,55 +206,53 @@ def _apply_filters(monitor: EvalMonitor, body: MonitorUpdate, sent: set[str]) ->
     monitor.filters = _store_filters(monitor.target_type, filters, weights)
 
 
-async def delete_monitor(
-    session: AsyncSession, project_id: uuid.UUID, monitor_id: uuid.UUID
-) -> None:
-    await repo.delete_monitor(session, await get_monitor(session, project_id, monitor_id))
+async def delete_monitor(db: AsyncSession, project_id: uuid.UUID, monitor_id: uuid.UUID) -> None:
+    await repo.delete_monitor(db, await get_monitor(db, project_id, monitor_id))
 
 
 async def pause_monitor(
-    session: AsyncSession, project_id: uuid.UUID, monitor_id: uuid.UUID, now: datetime
+    db: AsyncSession, project_id: uuid.UUID, monitor_id: uuid.UUID, now: datetime
 ) -> EvalMonitor:
-    monitor = await get_monitor(session, project_id, monitor_id)
-    if monitor.status != "PAUSED":
-        monitor.status = "PAUSED"
+    monitor = await get_monitor(db, project_id, monitor_id)
+    if monitor.status != MonitorStatus.PAUSED:
+        monitor.status = MonitorStatus.PAUSED
         monitor.next_run_at = None
         monitor.updated_at = now
-        await session.flush()
+        await db.flush()
     return monitor
 
 
 async def resume_monitor(
-    session: AsyncSession, project_id: uuid.UUID, monitor_id: uuid.UUID, now: datetime
+    db: AsyncSession, project_id: uuid.UUID, monitor_id: uuid.UUID, now: datetime
 ) -> EvalMonitor:
-    monitor = await get_monitor(session, project_id, monitor_id)
-    if monitor.status != "ACTIVE":
-        monitor.status = "ACTIVE"
+    monitor = await get_monitor(db, project_id, monitor_id)
+    if monitor.status != MonitorStatus.ACTIVE:
+        monitor.status = MonitorStatus.ACTIVE
         monitor.next_run_at = next_after(monitor.cadence, now)
         monitor.updated_at = now
-        await session.flush()
+        await db.flush()
     return monitor
 
 
 async def trigger_monitor(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     monitor_id: uuid.UUID,
     context: SpawnContext,
 ) -> EvalRun:
     """Run now, ignoring the cadence and only_if_changed (only_unscored still applies).
     A paused monitor is refused with 409: pausing means "spend nothing"."""
-    monitor = await get_monitor(session, project_id, monitor_id)
-    if monitor.status == "PAUSED":
+    monitor = await get_monitor(db, project_id, monitor_id)
+    if monitor.status == MonitorStatus.PAUSED:
         raise Conflict(f"Eval monitor {monitor_id} is paused; resume it before triggering a run.")
-    outcome = await spawn_run(session, monitor, context, scheduled=False)
+    outcome = await spawn_run(db, monitor, context, scheduled=False)
     if isinstance(outcome, Skipped):
         raise DomainValidationError(outcome.reason)
     return outcome
 
 
 async def list_monitor_runs(
-    session: AsyncSession, project_id: uuid.UUID, monitor_id: uuid.UUID, limit: int, offset: int
+    db: AsyncSession, project_id: uuid.UUID, monitor_id: uuid.UUID, limit: int, offset: int
 ) -> tuple[list[EvalRun], int]:
-    await get_monitor(session, project_id, monitor_id)
-    return await repo.list_monitor_runs(session, monitor_id, limit, offset)
+    await get_monitor(db, project_id, monitor_id)
+    return await repo.list_monitor_runs(db, monitor_id, limit, offset)

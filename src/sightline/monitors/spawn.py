@@ -23,6 +23,7 @@ from sightline.engine.queue import JobQueue
 from sightline.evals.runs import service as evals
 from sightline.evals.runs.providers import check_embedding_model, check_judge_model
 from sightline.evals.sessions import repository as session_repo
+from sightline.kit.statuses import TargetType
 from sightline.monitors import repository as repo
 from sightline.traces import repository as trace_repo
 
@@ -46,51 +47,45 @@ def check_models(settings: Settings, monitor: EvalMonitor) -> str:
     """The resolved judge model, or a 422 naming what to configure (at create, PATCH and
     every spawn: an unreachable judge must not produce runs that fail every pair)."""
     model = check_judge_model(settings, monitor.model)
-    if monitor.target_type == "SESSION" or any(
+    if monitor.target_type == TargetType.SESSION or any(
         get_metric(name).uses_embeddings for name in monitor.metric_names
     ):
         check_embedding_model(settings)  # session signals include coherence
     return model
 
 
-async def _targets(
-    session: AsyncSession, monitor: EvalMonitor, filters: dict[str, object]
-) -> list[str]:
-    if monitor.target_type == "TRACE":
-        ids = await trace_repo.match_trace_ids(session, monitor.project_id, dict(filters))
+async def _targets(db: AsyncSession, monitor: EvalMonitor, filters: dict[str, object]) -> list[str]:
+    if monitor.target_type == TargetType.TRACE:
+        ids = await trace_repo.match_trace_ids(db, monitor.project_id, dict(filters))
         return [str(trace_id) for trace_id in ids]
-    return await session_repo.list_session_ids(session, monitor.project_id, dict(filters))
+    return await session_repo.list_session_ids(db, monitor.project_id, dict(filters))
 
 
 async def _changed_since(
-    session: AsyncSession, monitor: EvalMonitor, filters: dict[str, object], since: datetime
+    db: AsyncSession, monitor: EvalMonitor, filters: dict[str, object], since: datetime
 ) -> bool:
-    if monitor.target_type == "TRACE":
-        return await repo.any_trace_ingested_since(
-            session, monitor.project_id, dict(filters), since
-        )
+    if monitor.target_type == TargetType.TRACE:
+        return await repo.any_trace_ingested_since(db, monitor.project_id, dict(filters), since)
     changed = await session_repo.list_changed_session_ids(
-        session, monitor.project_id, dict(filters), since
+        db, monitor.project_id, dict(filters), since
     )
     return bool(changed)
 
 
 async def _unscored_pairs(
-    session: AsyncSession,
+    db: AsyncSession,
     monitor: EvalMonitor,
     targets: Sequence[str],
     model: str,
 ) -> list[tuple[str, str]]:
     metrics = list(monitor.metric_names)
-    if monitor.target_type == "TRACE":
+    if monitor.target_type == TargetType.TRACE:
         ids = [uuid.UUID(t) for t in targets]
-        scored = await repo.list_scored_trace_pairs(
-            session, monitor.project_id, ids, metrics, model
-        )
+        scored = await repo.list_scored_trace_pairs(db, monitor.project_id, ids, metrics, model)
         return [(t, m) for t in targets for m in metrics if (uuid.UUID(t), m) not in scored]
     # A session is judged again once it has grown since its last successful score.
-    scored_at = await repo.list_session_scored_at(session, monitor.project_id, metrics, model)
-    grown = await session_repo.last_ingested_by_session(session, monitor.project_id, targets)
+    scored_at = await repo.list_session_scored_at(db, monitor.project_id, metrics, model)
+    grown = await session_repo.last_ingested_by_session(db, monitor.project_id, targets)
     return [
         (sid, metric)
         for sid in targets
@@ -100,24 +95,24 @@ async def _unscored_pairs(
 
 
 async def spawn_run(
-    session: AsyncSession, monitor: EvalMonitor, context: SpawnContext, *, scheduled: bool
+    db: AsyncSession, monitor: EvalMonitor, context: SpawnContext, *, scheduled: bool
 ) -> EvalRun | Skipped:
-    noun = "traces" if monitor.target_type == "TRACE" else "sessions"
+    noun = "traces" if monitor.target_type == TargetType.TRACE else "sessions"
     filters = {k: v for k, v in (monitor.filters or {}).items() if k != WEIGHTS_KEY}
     model = check_models(context.settings, monitor)
 
-    targets = await _targets(session, monitor, filters)
+    targets = await _targets(db, monitor, filters)
     if not targets:
         return Skipped(f"No {noun} match the monitor's filters.")
     if scheduled and monitor.only_if_changed:
-        since = await repo.last_spawned_at(session, monitor.id)
-        if since is not None and not await _changed_since(session, monitor, filters, since):
+        since = await repo.last_spawned_at(db, monitor.id)
+        if since is not None and not await _changed_since(db, monitor, filters, since):
             return Skipped(f"No {noun} were ingested since the last run ({since.isoformat()}).")
     targets = [t for t in targets if evals.in_sample(str(monitor.id), t, monitor.sampling_rate)]
     if not targets:
         return Skipped(f"The {monitor.sampling_rate:g} sample of the matching {noun} is empty.")
     if monitor.only_unscored:
-        pairs = await _unscored_pairs(session, monitor, targets, model)
+        pairs = await _unscored_pairs(db, monitor, targets, model)
         if not pairs:
             return Skipped(
                 f"Every matching {noun[:-1]} already has a successful score for "
@@ -126,7 +121,7 @@ async def spawn_run(
     else:
         pairs = [(t, m) for t in targets for m in monitor.metric_names]
     pairs = _cap(pairs, context.settings.max_run_targets)
-    return await _create_run(session, monitor, context, model, pairs)
+    return await _create_run(db, monitor, context, model, pairs)
 
 
 def _cap(pairs: list[tuple[str, str]], max_targets: int) -> list[tuple[str, str]]:
@@ -143,14 +138,14 @@ def _cap(pairs: list[tuple[str, str]], max_targets: int) -> list[tuple[str, str]
 
 
 async def _create_run(
-    session: AsyncSession,
+    db: AsyncSession,
     monitor: EvalMonitor,
     context: SpawnContext,
     model: str,
     pairs: list[tuple[str, str]],
 ) -> EvalRun:
     run = await evals.create_run_with_targets(
-        session, monitor.project_id,
+        db, monitor.project_id,
         queue=context.queue, target_type=monitor.target_type,
         target_ids=[target for target, _ in pairs], metric_names=list(monitor.metric_names),
         filters=dict(monitor.filters or {}), model=model, sampling_rate=monitor.sampling_rate,
@@ -163,5 +158,5 @@ async def _create_run(
     monitor.last_skip_reason = None
     monitor.last_skip_at = None
     monitor.updated_at = now
-    await session.flush()
+    await db.flush()
     return run

@@ -43,31 +43,31 @@ def chunks(ids: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 
 async def remove_tags(
-    session: AsyncSession, trace_ids: Sequence[uuid.UUID], tags: Sequence[str]
+    db: AsyncSession, trace_ids: Sequence[uuid.UUID], tags: Sequence[str]
 ) -> None:
     if trace_ids and tags:
-        await session.execute(delete(tag_table).where(TT.trace_id.in_(trace_ids), TT.tag.in_(tags)))
+        await db.execute(delete(tag_table).where(TT.trace_id.in_(trace_ids), TT.tag.in_(tags)))
 
 
 # ---------------------------------------------------------------- reads
 
 
 async def get_trace(
-    session: AsyncSession, project_id: uuid.UUID, trace_id: uuid.UUID
+    db: AsyncSession, project_id: uuid.UUID, trace_id: uuid.UUID
 ) -> RowMapping | None:
     stmt = select(trace_table).where(T.trace_id == trace_id, T.project_id == project_id)
-    return (await session.execute(stmt)).mappings().one_or_none()
+    return (await db.execute(stmt)).mappings().one_or_none()
 
 
 async def list_traces_by_id(
-    session: AsyncSession, project_id: uuid.UUID, trace_ids: Sequence[uuid.UUID]
+    db: AsyncSession, project_id: uuid.UUID, trace_ids: Sequence[uuid.UUID]
 ) -> list[RowMapping]:
     stmt = select(trace_table).where(T.project_id == project_id, T.trace_id.in_(trace_ids))
-    return list((await session.execute(stmt)).mappings())
+    return list((await db.execute(stmt)).mappings())
 
 
 async def list_spans(
-    session: AsyncSession, trace_ids: Sequence[uuid.UUID]
+    db: AsyncSession, trace_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[RowMapping]]:
     """Spans of these traces in one query, each list ordered by (started_at, span_id)."""
     by_trace: dict[uuid.UUID, list[RowMapping]] = {t: [] for t in trace_ids}
@@ -77,27 +77,25 @@ async def list_spans(
             .where(S.trace_id.in_(chunk))
             .order_by(S.trace_id, S.started_at, S.span_id)
         )
-        for row in (await session.execute(stmt)).mappings():
+        for row in (await db.execute(stmt)).mappings():
             by_trace[row["trace_id"]].append(row)
     return by_trace
 
 
-async def get_span(
-    session: AsyncSession, trace_id: uuid.UUID, span_id: uuid.UUID
-) -> RowMapping | None:
+async def get_span(db: AsyncSession, trace_id: uuid.UUID, span_id: uuid.UUID) -> RowMapping | None:
     stmt = select(span_table).where(S.span_id == span_id, S.trace_id == trace_id)
-    return (await session.execute(stmt)).mappings().one_or_none()
+    return (await db.execute(stmt)).mappings().one_or_none()
 
 
 # ---------------------------------------------------------------- deletes
 
 
 async def delete_traces(
-    session: AsyncSession, project_id: uuid.UUID, trace_ids: Sequence[uuid.UUID]
+    db: AsyncSession, project_id: uuid.UUID, trace_ids: Sequence[uuid.UUID]
 ) -> int:
     """Spans, tags and trace scores go with them (ON DELETE CASCADE)."""
     stmt: Delete = delete(trace_table).where(T.project_id == project_id, T.trace_id.in_(trace_ids))
-    result = await session.execute(stmt)
+    result = await db.execute(stmt)
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -166,24 +164,24 @@ def _only_tags(filters: TraceFilters) -> bool:
     return bool(filters.tags) and replace(filters, tags=[]) == TraceFilters()
 
 
-async def _count(session: AsyncSession, project_id: uuid.UUID, filters: TraceFilters) -> int:
+async def _count(db: AsyncSession, project_id: uuid.UUID, filters: TraceFilters) -> int:
     if _only_tags(filters):
         tagged = _tagged(project_id, filters.tags).subquery()
         stmt = select(func.count(func.distinct(tagged.c.trace_id)))
     else:
         stmt = select(func.count()).where(*trace_conditions(project_id, filters))
-    return int((await session.execute(stmt)).scalar_one())
+    return int((await db.execute(stmt)).scalar_one())
 
 
 async def list_traces(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     filters: TraceFilters,
     sort_by: TraceSortBy,
     order: SortOrder,
     page: Page,
 ) -> tuple[list[RowMapping], int]:
-    total = await _count(session, project_id, filters)
+    total = await _count(db, project_id, filters)
     column = _SORT_COLUMNS[sort_by]
     ordering = column.asc() if order is SortOrder.asc else column.desc()
     if sort_by in _NULLABLE_SORTS:  # PostgreSQL's default on both databases
@@ -202,7 +200,7 @@ async def list_traces(
         .limit(page.limit)
         .offset(page.offset)
     )
-    return list((await session.execute(stmt)).mappings()), total
+    return list((await db.execute(stmt)).mappings()), total
 
 
 # ---------------------------------------------------------------- what evaluation reads
@@ -241,42 +239,42 @@ def filter_clauses(project_id: uuid.UUID, filters: dict[str, Any]) -> list[Colum
 
 
 async def match_trace_ids(
-    session: AsyncSession, project_id: uuid.UUID, filters: dict[str, Any]
+    db: AsyncSession, project_id: uuid.UUID, filters: dict[str, Any]
 ) -> list[uuid.UUID]:
     stmt = (
         select(Trace.trace_id)
         .where(*filter_clauses(project_id, filters))
         .order_by(Trace.started_at, Trace.trace_id)
     )
-    return list((await session.execute(stmt)).scalars())
+    return list((await db.execute(stmt)).scalars())
 
 
 async def existing_trace_ids(
-    session: AsyncSession, project_id: uuid.UUID, trace_ids: Sequence[uuid.UUID]
+    db: AsyncSession, project_id: uuid.UUID, trace_ids: Sequence[uuid.UUID]
 ) -> set[uuid.UUID]:
     found: set[uuid.UUID] = set()
     for chunk in chunks(list(trace_ids)):
         stmt = select(Trace.trace_id).where(
             Trace.project_id == project_id, Trace.trace_id.in_(list(chunk))
         )
-        found.update((await session.execute(stmt)).scalars())
+        found.update((await db.execute(stmt)).scalars())
     return found
 
 
 async def load_traces(
-    session: AsyncSession, project_id: uuid.UUID, trace_ids: Sequence[uuid.UUID]
+    db: AsyncSession, project_id: uuid.UUID, trace_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, tuple[Trace, list[Span]]]:
     """Traces of the project with their spans (two queries per chunk, never one per trace)."""
     loaded: dict[uuid.UUID, tuple[Trace, list[Span]]] = {}
     for chunk in chunks(list(trace_ids)):
-        traces = await session.execute(
+        traces = await db.execute(
             select(Trace).where(Trace.project_id == project_id, Trace.trace_id.in_(list(chunk)))
         )
         for trace in traces.scalars():
             loaded[trace.trace_id] = (trace, [])
         if not loaded:
             continue
-        spans = await session.execute(
+        spans = await db.execute(
             select(Span)
             .where(Span.trace_id.in_([t for t in chunk if t in loaded]))
             .order_by(Span.started_at, Span.span_id)

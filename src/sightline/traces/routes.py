@@ -106,50 +106,50 @@ async def create_traces(
 
 @router.get("/traces")
 async def list_traces(
-    session: DbDep,
+    db: DbDep,
     scope: ScopeDep,
     page: PageDep,
     filters: Annotated[f.TraceFilters, Depends(f.trace_filters)],
     sort_by: f.TraceSortBy = f.TraceSortBy.started_at,
     sort_order: f.SortOrder = f.SortOrder.desc,
 ) -> Page[TraceListItem]:
-    return await service.list_traces(session, scope, filters, sort_by, sort_order, page)
+    return await service.list_traces(db, scope, filters, sort_by, sort_order, page)
 
 
 @router.get("/traces/analytics")
 async def trace_analytics(
-    session: DbDep,
+    db: DbDep,
     scope: ScopeDep,
     window: WindowDep,
     metric: f.AnalyticsMetric = f.AnalyticsMetric.volume,
 ) -> Analytics:
-    return await analytics_service.trace_analytics(session, scope, metric, window)
+    return await analytics_service.trace_analytics(db, scope, metric, window)
 
 
 @router.get("/traces/users")
-async def list_users(session: DbDep, scope: ScopeDep, page: PageDep) -> Page[UserSummary]:
-    return await analytics_service.list_users(session, scope, page)
+async def list_users(db: DbDep, scope: ScopeDep, page: PageDep) -> Page[UserSummary]:
+    return await analytics_service.list_users(db, scope, page)
 
 
 @router.post("/traces/batch/delete")
 async def delete_traces(
-    body: TraceIds, guard: WriteGuardDep, session: DbDep, scope: ScopeDep
+    body: TraceIds, guard: WriteGuardDep, db: DbDep, scope: ScopeDep
 ) -> Deleted:
     await guard.acquire()
-    return await service.delete_traces(session, scope, body.trace_ids)
+    return await service.delete_traces(db, scope, body.trace_ids)
 
 
 @router.post("/traces/batch/tags")
 async def update_tags(
-    body: TraceTagsUpdate, guard: WriteGuardDep, session: DbDep, scope: ScopeDep
+    body: TraceTagsUpdate, guard: WriteGuardDep, db: DbDep, scope: ScopeDep
 ) -> Updated:
     await guard.acquire()
-    return await service.update_tags(session, scope, body)
+    return await service.update_tags(db, scope, body)
 
 
 @router.get("/traces/{trace_id}")
-async def get_trace(trace_id: uuid.UUID, session: DbDep, scope: ScopeDep) -> TraceRead:
-    return await service.get_trace(session, scope, trace_id)
+async def get_trace(trace_id: uuid.UUID, db: DbDep, scope: ScopeDep) -> TraceRead:
+    return await service.get_trace(db, scope, trace_id)
 
 
 @router.patch("/traces/{trace_id}")
@@ -157,19 +157,19 @@ async def patch_trace(
     trace_id: uuid.UUID,
     body: TraceUpdate,
     guard: WriteGuardDep,
-    session: DbDep,
+    db: DbDep,
     scope: ScopeDep,
 ) -> TraceRead:
     await guard.acquire()
-    return await service.patch_trace(session, scope, trace_id, body)
+    return await service.patch_trace(db, scope, trace_id, body)
 
 
 @router.delete("/traces/{trace_id}", status_code=204)
 async def delete_trace(
-    trace_id: uuid.UUID, guard: WriteGuardDep, session: DbDep, scope: ScopeDep
+    trace_id: uuid.UUID, guard: WriteGuardDep, db: DbDep, scope: ScopeDep
 ) -> Response:
     await guard.acquire()
-    await service.delete_trace(session, scope, trace_id)
+    await service.delete_trace(db, scope, trace_id)
     return Response(status_code=204)
 
 
@@ -178,11 +178,11 @@ async def add_spans(
     trace_id: uuid.UUID,
     spans: SpanBatch,
     guard: WriteGuardDep,
-    session: DbDep,
+    db: DbDep,
     scope: ScopeDep,
 ) -> SpanIds:
     await guard.acquire()
-    return await service.add_spans(session, scope, trace_id, spans.root)
+    return await service.add_spans(db, scope, trace_id, spans.root)
 
 
 @router.patch("/traces/{trace_id}/spans/{span_id}")
@@ -191,45 +191,43 @@ async def patch_span(
     span_id: uuid.UUID,
     body: SpanUpdate,
     guard: WriteGuardDep,
-    session: DbDep,
+    db: DbDep,
     scope: ScopeDep,
 ) -> SpanRead:
     await guard.acquire()
-    return await service.patch_span(session, scope, trace_id, span_id, body)
+    return await service.patch_span(db, scope, trace_id, span_id, body)
 
 
 @router.get("/sessions", tags=["sessions"])
 async def list_sessions(
-    session: DbDep,
+    db: DbDep,
     scope: ScopeDep,
     page: PageDep,
     filters: Annotated[f.SessionFilters, Depends(f.session_filters)],
     sort_by: f.SessionSortBy = f.SessionSortBy.recent,
     sort_order: f.SortOrder = f.SortOrder.desc,
 ) -> Page[SessionSummary]:
-    return await session_service.list_sessions(session, scope, filters, sort_by, sort_order, page)
+    return await session_service.list_sessions(db, scope, filters, sort_by, sort_order, page)
 
 
 @router.get("/sessions/analytics", tags=["sessions"])
-async def session_analytics(
-    session: DbDep, scope: ScopeDep, window: WindowDep
-) -> list[SessionBucket]:
-    return await session_service.session_analytics(session, scope, window)
+async def session_analytics(db: DbDep, scope: ScopeDep, window: WindowDep) -> list[SessionBucket]:
+    return await session_service.session_analytics(db, scope, window)
 
 
 @router.get("/sessions/{session_id}", tags=["sessions"])
 async def get_session(
     session_id: SessionIdPath,
-    session: DbDep,
+    db: DbDep,
     scope: ScopeDep,
     page: Annotated[f.Page, Depends(f.session_page)],
 ) -> SessionDetail:
-    return await session_service.get_session(session, scope, session_id, page)
+    return await session_service.get_session(db, scope, session_id, page)
 
 
 @router.delete("/sessions/{session_id}", tags=["sessions"])
 async def delete_session(
-    session_id: SessionIdPath, guard: WriteGuardDep, session: DbDep, scope: ScopeDep
+    session_id: SessionIdPath, guard: WriteGuardDep, db: DbDep, scope: ScopeDep
 ) -> Deleted:
     await guard.acquire()
-    return Deleted(deleted=await session_service.delete_session(session, scope, session_id))
+    return Deleted(deleted=await session_service.delete_session(db, scope, session_id))

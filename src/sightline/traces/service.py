@@ -48,28 +48,28 @@ def _trace_not_found(trace_id: uuid.UUID) -> NotFound:
     return NotFound(f"Trace {trace_id} not found.")
 
 
-async def _own_trace(session: AsyncSession, scope: Scope, trace_id: uuid.UUID) -> Any:
-    row = await repo.get_trace(session, scope.project_id, trace_id)
+async def _own_trace(db: AsyncSession, scope: Scope, trace_id: uuid.UUID) -> Any:
+    row = await repo.get_trace(db, scope.project_id, trace_id)
     if row is None:
         raise _trace_not_found(trace_id)
     return row
 
 
-async def get_trace(session: AsyncSession, scope: Scope, trace_id: uuid.UUID) -> TraceRead:
-    row = await _own_trace(session, scope, trace_id)
-    spans = await repo.list_spans(session, [trace_id])
+async def get_trace(db: AsyncSession, scope: Scope, trace_id: uuid.UUID) -> TraceRead:
+    row = await _own_trace(db, scope, trace_id)
+    spans = await repo.list_spans(db, [trace_id])
     return trace_read(row, spans[trace_id])
 
 
 async def list_traces(
-    session: AsyncSession,
+    db: AsyncSession,
     scope: Scope,
     filters: f.TraceFilters,
     sort_by: f.TraceSortBy,
     order: f.SortOrder,
     page: f.Page,
 ) -> Page[TraceListItem]:
-    rows, total = await repo.list_traces(session, scope.project_id, filters, sort_by, order, page)
+    rows, total = await repo.list_traces(db, scope.project_id, filters, sort_by, order, page)
     return Page(
         items=[trace_list_item(r) for r in rows],
         total=total,
@@ -90,40 +90,40 @@ def _patched(row: Any, changes: dict[str, Any], null_ignored: set[str]) -> dict[
 
 
 async def patch_trace(
-    session: AsyncSession, scope: Scope, trace_id: uuid.UUID, update: TraceUpdate
+    db: AsyncSession, scope: Scope, trace_id: uuid.UUID, update: TraceUpdate
 ) -> TraceRead:
-    row = await _own_trace(session, scope, trace_id)
+    row = await _own_trace(db, scope, trace_id)
     changes = fields_of(update, update.model_fields_set)
     patched = _patched(row, changes, _TRACE_NULL_IGNORED)
     patched["tags"] = union_tags([], patched["tags"] or [])
     patched["latency_ms"] = latency_ms(patched["started_at"], patched["ended_at"])
     if update.tags is not None:
-        await repo.remove_tags(session, [trace_id], list(set(row["tags"]) - set(patched["tags"])))
+        await repo.remove_tags(db, [trace_id], list(set(row["tags"]) - set(patched["tags"])))
         await ingest_repo.run_sync(
-            session,
+            db,
             ingest_repo.add_tags,
             scope.project_id,
             [(trace_id, t) for t in patched["tags"]],
         )
     now = utcnow()
-    await ingest_repo.run_sync(session, ingest.refresh_traces, [patched], now)
-    return await get_trace(session, scope, trace_id)
+    await ingest_repo.run_sync(db, ingest.refresh_traces, [patched], now)
+    return await get_trace(db, scope, trace_id)
 
 
-async def delete_trace(session: AsyncSession, scope: Scope, trace_id: uuid.UUID) -> None:
-    if await repo.delete_traces(session, scope.project_id, [trace_id]) == 0:
+async def delete_trace(db: AsyncSession, scope: Scope, trace_id: uuid.UUID) -> None:
+    if await repo.delete_traces(db, scope.project_id, [trace_id]) == 0:
         raise _trace_not_found(trace_id)
 
 
-async def delete_traces(session: AsyncSession, scope: Scope, trace_ids: list[uuid.UUID]) -> Deleted:
-    return Deleted(deleted=await repo.delete_traces(session, scope.project_id, trace_ids))
+async def delete_traces(db: AsyncSession, scope: Scope, trace_ids: list[uuid.UUID]) -> Deleted:
+    return Deleted(deleted=await repo.delete_traces(db, scope.project_id, trace_ids))
 
 
-async def update_tags(session: AsyncSession, scope: Scope, body: TraceTagsUpdate) -> Updated:
+async def update_tags(db: AsyncSession, scope: Scope, body: TraceTagsUpdate) -> Updated:
     """Removes run first, then adds, so a tag in both lists ends up present."""
     if not body.add_tags and not body.remove_tags:
         return Updated(updated=0)
-    rows = await repo.list_traces_by_id(session, scope.project_id, list(set(body.trace_ids)))
+    rows = await repo.list_traces_by_id(db, scope.project_id, list(set(body.trace_ids)))
     updated = []
     for row in rows:
         kept = [t for t in row["tags"] or [] if t not in set(body.remove_tags)]
@@ -134,43 +134,41 @@ async def update_tags(session: AsyncSession, scope: Scope, body: TraceTagsUpdate
             )
         updated.append({"trace_id": row["trace_id"], "tags": tags, "ingested_at": utcnow()})
     ids = [r["trace_id"] for r in rows]
-    await repo.remove_tags(session, ids, body.remove_tags)
+    await repo.remove_tags(db, ids, body.remove_tags)
     await ingest_repo.run_sync(
-        session,
+        db,
         ingest_repo.add_tags,
         scope.project_id,
         [(t, tag) for t in ids for tag in body.add_tags],
     )
-    await ingest_repo.run_sync(session, ingest_repo.update_traces, updated)
+    await ingest_repo.run_sync(db, ingest_repo.update_traces, updated)
     return Updated(updated=len(rows))
 
 
 async def add_spans(
-    session: AsyncSession, scope: Scope, trace_id: uuid.UUID, spans: list[SpanCreate]
+    db: AsyncSession, scope: Scope, trace_id: uuid.UUID, spans: list[SpanCreate]
 ) -> SpanIds:
-    row = await _own_trace(session, scope, trace_id)
+    row = await _own_trace(db, scope, trace_id)
     try:
-        await ingest_repo.run_sync(
-            session, ingest.upsert_spans, scope.project_id, row, spans, utcnow()
-        )
+        await ingest_repo.run_sync(db, ingest.upsert_spans, scope.project_id, row, spans, utcnow())
     except ingest.TraceRejected as exc:
         raise ingest.http_error(exc) from None
     return SpanIds(span_ids=[s.span_id for s in spans])
 
 
 async def patch_span(
-    session: AsyncSession,
+    db: AsyncSession,
     scope: Scope,
     trace_id: uuid.UUID,
     span_id: uuid.UUID,
     update: SpanUpdate,
 ) -> SpanRead:
-    trace = await _own_trace(session, scope, trace_id)
-    row = await repo.get_span(session, trace_id, span_id)
+    trace = await _own_trace(db, scope, trace_id)
+    row = await repo.get_span(db, trace_id, span_id)
     if row is None:
         raise NotFound(f"Span {span_id} not found on trace {trace_id}.")
     changes = fields_of(update, update.model_fields_set)
     patched = with_span_derived(_patched(row, changes, _SPAN_NULL_IGNORED))
-    await ingest_repo.run_sync(session, ingest_repo.update_spans, [patched])
-    await ingest_repo.run_sync(session, ingest.refresh_traces, [trace], utcnow())
+    await ingest_repo.run_sync(db, ingest_repo.update_spans, [patched])
+    await ingest_repo.run_sync(db, ingest.refresh_traces, [trace], utcnow())
     return span_read(patched)

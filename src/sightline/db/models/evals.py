@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from sightline.db.models.base import Base
 from sightline.db.types import JSONType, UTCDateTime, utcnow
+from sightline.kit.statuses import RunStatus, ScoreDataType, TaskStatus
 
 
 class EvalRun(Base):
@@ -35,7 +36,7 @@ class EvalRun(Base):
     monitor_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("eval_monitor.id", ondelete="SET NULL"), nullable=True
     )
-    status: Mapped[str] = mapped_column(String(20), default="PENDING")
+    status: Mapped[str] = mapped_column(String(20), default=RunStatus.PENDING)
     use_cache: Mapped[bool] = mapped_column(Boolean, default=True)
     max_cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
     total_targets: Mapped[int] = mapped_column(Integer, default=0)
@@ -67,7 +68,7 @@ class EvalTask(Base):
     metric: Mapped[str] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer, default=0)
     # PENDING -> RUNNING -> DONE | FAILED; RUNNING with an expired lease is claimable again.
-    status: Mapped[str] = mapped_column(String(20), default="PENDING")
+    status: Mapped[str] = mapped_column(String(20), default=TaskStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -76,7 +77,7 @@ class EvalTask(Base):
 class _ScoreColumns:
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(255))
-    data_type: Mapped[str] = mapped_column(String(20), default="NUMERIC")
+    data_type: Mapped[str] = mapped_column(String(20), default=ScoreDataType.NUMERIC)
     value: Mapped[str | None] = mapped_column(String(255), nullable=True)
     source: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))

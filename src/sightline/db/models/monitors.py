@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from sightline.db.models.base import Base
 from sightline.db.types import JSONType, UTCDateTime, utcnow
+from sightline.kit.statuses import MonitorStatus
 
 
 class EvalMonitor(Base):
@@ -32,7 +33,7 @@ class EvalMonitor(Base):
     only_if_changed: Mapped[bool] = mapped_column(Boolean, default=True)
     only_unscored: Mapped[bool] = mapped_column(Boolean, default=True)
     max_cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
-    status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
+    status: Mapped[str] = mapped_column(String(20), default=MonitorStatus.ACTIVE)
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_run_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("eval_run.id", ondelete="SET NULL", use_alter=True), nullable=True

@@ -77,7 +77,7 @@ class DbJudgeCache:
         while len(self._memory) > _MEMORY_ENTRIES:
             self._memory.popitem(last=False)
 
-    async def flush_into(self, session: AsyncSession) -> None:
+    async def flush_into(self, db: AsyncSession) -> None:
         """Write the buffered answers as part of the caller's transaction."""
         if not self._pending:
             return
@@ -87,4 +87,4 @@ class DbJudgeCache:
             {"cache_key": key, "model": a.model, "response": a.to_dict(), "created_at": now}
             for key, a in pending.items()
         ]
-        await repository.add_entries(session, rows)
+        await repository.add_entries(db, rows)

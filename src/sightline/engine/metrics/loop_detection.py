@@ -25,17 +25,19 @@ class LoopDetection(Metric):
 
     async def evaluate(self, evaluation: TraceEvaluation) -> MetricResult:
         meter = UsageMeter()
-        session = evaluation.session_traces
+        session_traces = evaluation.session_traces
         current = evaluation.trace
         output = plain_text(current.output).strip()
-        if session is None:
+        if session_traces is None:
             return self._nothing(
                 meter, "no_session_context", "No session context; nothing to compare."
             )
         if not output:
             return self._nothing(meter, "empty_output", "The trace has no output.")
         previous = [
-            (t, text) for t in _earlier(current, session) if (text := plain_text(t.output).strip())
+            (t, text)
+            for t in _earlier(current, session_traces)
+            if (text := plain_text(t.output).strip())
         ]
         if not previous:
             return self._nothing(meter, "no_previous_outputs", "No earlier outputs in the session.")
@@ -75,16 +77,16 @@ class LoopDetection(Metric):
         return self.result(1.0, reason, meter, window_size=WINDOW_SIZE, note=note)
 
 
-def _earlier(current: TraceView, session: tuple[TraceView, ...]) -> list[TraceView]:
+def _earlier(current: TraceView, session_traces: tuple[TraceView, ...]) -> list[TraceView]:
     """The last WINDOW_SIZE traces that started before this one (the session may be passed
     whole, in any order, with or without the current trace)."""
     if current.started_at is None:
-        others = [t for t in session if t.trace_id != current.trace_id]
+        others = [t for t in session_traces if t.trace_id != current.trace_id]
         return others[-WINDOW_SIZE:]
     start = current.started_at
     earlier = [
         t
-        for t in session
+        for t in session_traces
         if t.trace_id != current.trace_id and t.started_at is not None and t.started_at < start
     ]
     earlier.sort(key=lambda t: t.started_at or start)

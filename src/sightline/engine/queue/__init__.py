@@ -25,11 +25,11 @@ class JobQueue(Protocol):
     async def stop(self) -> None: ...
 
 
-def enqueue_after_commit(session: AsyncSession, queue: JobQueue, run_id: uuid.UUID) -> None:
+def enqueue_after_commit(db: AsyncSession, queue: JobQueue, run_id: uuid.UUID) -> None:
     """Enqueue ``run_id`` once the session's transaction commits (never if it rolls back),
     so a worker can never look for a run that is not stored yet."""
 
     def after_commit(_session: Session) -> None:
         queue.enqueue(run_id)
 
-    event.listen(session.sync_session, "after_commit", after_commit, once=True)
+    event.listen(db.sync_session, "after_commit", after_commit, once=True)

@@ -41,6 +41,7 @@ from sightline.engine.trace.evaluator import to_trace_view
 from sightline.engine.views import TraceView
 from sightline.evals.scores import repository as scores_repo
 from sightline.evals.sessions import repository as repo
+from sightline.kit.statuses import ScoreDataType, ScoreSource, ScoreStatus
 
 logger = logging.getLogger("sightline.engine")
 
@@ -55,10 +56,10 @@ class SessionTargetEvaluator:
     async def evaluate(
         self, ctx: RunContext, target_id: str, metrics: Sequence[str]
     ) -> list[PairOutcome]:
-        async with ctx.session_factory() as session:
-            traces, spans = await repo.list_session_traces(session, ctx.project_id, target_id)
+        async with ctx.session_factory() as db:
+            traces, spans = await repo.list_session_traces(db, ctx.project_id, target_id)
             reusable = await scores_repo.list_reusable_signals(
-                session, ctx.project_id, [t.trace_id for t in traces], SIGNALS, ctx.model
+                db, ctx.project_id, [t.trace_id for t in traces], SIGNALS, ctx.model
             )
         if not traces:
             missing = TargetMissing(f"session {target_id} has no traces in the project")
@@ -106,14 +107,12 @@ class SessionTargetEvaluator:
         return [_session_outcome(m, signals, weights, len(views), summary) for m in metrics]
 
     async def write(
-        self, session: AsyncSession, ctx: RunContext, target_id: str, outcomes: list[PairOutcome]
+        self, db: AsyncSession, ctx: RunContext, target_id: str, outcomes: list[PairOutcome]
     ) -> None:
-        await scores_repo.upsert_trace_scores(
-            session, self._pending.pop((ctx.run_id, target_id), [])
-        )
+        await scores_repo.upsert_trace_scores(db, self._pending.pop((ctx.run_id, target_id), []))
         now = utcnow()
         await scores_repo.upsert_session_scores(
-            session, [_session_row(ctx, target_id, o, now) for o in outcomes if o.store]
+            db, [_session_row(ctx, target_id, o, now) for o in outcomes if o.store]
         )
 
 
@@ -198,12 +197,12 @@ def _signal_row(
     now: Any,
 ) -> dict[str, Any]:
     if isinstance(result, MetricResult):
-        value, status, reason = str(round(result.score, 4)), "SUCCESS", result.reason
+        value, status, reason = str(round(result.score, 4)), ScoreStatus.SUCCESS, result.reason
         metadata = dict(result.metadata)
         usage = result.usage
     else:
         code, described = describe_failure(result)
-        value, status, reason = None, "FAILED", described
+        value, status, reason = None, ScoreStatus.FAILED, described
         # The reason starts with the failure code, so the run's error message gets its hint.
         metadata, usage = {"error": code, "signal_failed": True}, Usage()
     metadata["session_run_signal"] = True
@@ -214,9 +213,9 @@ def _signal_row(
         "trace_id": trace.trace_id,
         "eval_run_id": ctx.run_id,
         "name": name,
-        "data_type": "NUMERIC",
+        "data_type": ScoreDataType.NUMERIC,
         "value": value,
-        "source": "AUTOMATED",
+        "source": ScoreSource.AUTOMATED,
         "status": status,
         "reason": reason,
         "metadata": metadata,
@@ -240,10 +239,10 @@ def _session_row(
         "session_id": session_id,
         "eval_run_id": ctx.run_id,
         "name": outcome.metric,
-        "data_type": "NUMERIC",
+        "data_type": ScoreDataType.NUMERIC,
         "value": None if outcome.score is None else str(round(outcome.score, 4)),
-        "source": "AUTOMATED",
-        "status": "FAILED" if outcome.failed else "SUCCESS",
+        "source": ScoreSource.AUTOMATED,
+        "status": ScoreStatus.FAILED if outcome.failed else ScoreStatus.SUCCESS,
         "reason": outcome.reason,
         "metadata": dict(outcome.metadata),
         "model": ctx.model,

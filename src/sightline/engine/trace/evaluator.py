@@ -24,6 +24,7 @@ from sightline.engine.targets import (
 )
 from sightline.engine.views import SpanView, TraceView
 from sightline.evals.scores import repository as scores_repo
+from sightline.kit.statuses import ScoreDataType, ScoreSource, ScoreStatus
 from sightline.traces import repository as traces_repo
 
 logger = logging.getLogger("sightline.engine")
@@ -69,8 +70,8 @@ class TraceTargetEvaluator:
         self, ctx: RunContext, target_id: str, metrics: Sequence[str]
     ) -> list[PairOutcome]:
         trace_id = uuid.UUID(target_id)
-        async with ctx.session_factory() as session:
-            loaded = await traces_repo.load_traces(session, ctx.project_id, [trace_id])
+        async with ctx.session_factory() as db:
+            loaded = await traces_repo.load_traces(db, ctx.project_id, [trace_id])
         if trace_id not in loaded:
             missing = TargetMissing(f"trace {target_id} no longer exists in the project")
             return [PairOutcome.failure(m, missing, store=False) for m in metrics]
@@ -102,7 +103,7 @@ class TraceTargetEvaluator:
         return outcomes
 
     async def write(
-        self, session: AsyncSession, ctx: RunContext, target_id: str, outcomes: list[PairOutcome]
+        self, db: AsyncSession, ctx: RunContext, target_id: str, outcomes: list[PairOutcome]
     ) -> None:
         now = utcnow()
         rows = [
@@ -110,7 +111,7 @@ class TraceTargetEvaluator:
             for outcome in outcomes
             if outcome.store
         ]
-        await scores_repo.upsert_trace_scores(session, rows)
+        await scores_repo.upsert_trace_scores(db, rows)
 
 
 def _score_row(
@@ -126,10 +127,10 @@ def _score_row(
         "trace_id": trace_id,
         "eval_run_id": ctx.run_id,
         "name": outcome.metric,
-        "data_type": "NUMERIC",
+        "data_type": ScoreDataType.NUMERIC,
         "value": None if outcome.score is None else str(round(outcome.score, 4)),
-        "source": "AUTOMATED",
-        "status": "FAILED" if outcome.failed else "SUCCESS",
+        "source": ScoreSource.AUTOMATED,
+        "status": ScoreStatus.FAILED if outcome.failed else ScoreStatus.SUCCESS,
         "reason": _scrub(outcome.reason),
         "metadata": _scrub(metadata),
         "model": ctx.model,

@@ -12,9 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sightline.db.models import EvalRun, EvalTask, SessionScore, TraceScore
 from sightline.db.types import utcnow
-
-UNFINISHED_RUN_STATUSES = ("PENDING", "RUNNING")
-UNFINISHED_TASK_STATUSES = ("PENDING", "RUNNING")
+from sightline.kit.statuses import (
+    UNFINISHED_RUN_STATUSES,
+    UNFINISHED_TASK_STATUSES,
+    RunStatus,
+    TaskStatus,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,26 +44,26 @@ class RunCounters:
 # -- runs -------------------------------------------------------------------------------
 
 
-async def add_run(session: AsyncSession, run: EvalRun) -> None:
-    session.add(run)
-    await session.flush()
+async def add_run(db: AsyncSession, run: EvalRun) -> None:
+    db.add(run)
+    await db.flush()
 
 
 async def get_run(
-    session: AsyncSession, project_id: uuid.UUID, run_id: uuid.UUID, target_type: str | None
+    db: AsyncSession, project_id: uuid.UUID, run_id: uuid.UUID, target_type: str | None
 ) -> EvalRun | None:
     stmt = select(EvalRun).where(EvalRun.id == run_id, EvalRun.project_id == project_id)
     if target_type is not None:
         stmt = stmt.where(EvalRun.target_type == target_type)
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return (await db.execute(stmt)).scalar_one_or_none()
 
 
-async def get_run_by_id(session: AsyncSession, run_id: uuid.UUID) -> EvalRun | None:
-    return await session.get(EvalRun, run_id, populate_existing=True)
+async def get_run_by_id(db: AsyncSession, run_id: uuid.UUID) -> EvalRun | None:
+    return await db.get(EvalRun, run_id, populate_existing=True)
 
 
 async def list_runs(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     target_type: str,
     status: str | None,
@@ -70,11 +73,9 @@ async def list_runs(
     where = [EvalRun.project_id == project_id, EvalRun.target_type == target_type]
     if status is not None:
         where.append(EvalRun.status == status)
-    total = (
-        await session.execute(select(func.count()).select_from(EvalRun).where(*where))
-    ).scalar_one()
+    total = (await db.execute(select(func.count()).select_from(EvalRun).where(*where))).scalar_one()
     rows = (
-        await session.execute(
+        await db.execute(
             select(EvalRun)
             .where(*where)
             .order_by(EvalRun.created_at.desc(), EvalRun.id.desc())
@@ -85,43 +86,43 @@ async def list_runs(
     return list(rows), int(total)
 
 
-async def delete_run(session: AsyncSession, run_id: uuid.UUID, *, with_scores: bool) -> None:
+async def delete_run(db: AsyncSession, run_id: uuid.UUID, *, with_scores: bool) -> None:
     """Tasks go with the run; its scores too, or they stay with eval_run_id = NULL. The FKs
     (CASCADE / SET NULL) say the same; doing it here keeps it explicit on both databases."""
     for table in (TraceScore, SessionScore):
         where = table.eval_run_id == run_id
         if with_scores:
-            await session.execute(delete(table).where(where))
+            await db.execute(delete(table).where(where))
         else:
-            await session.execute(
+            await db.execute(
                 update(table).where(where).values(eval_run_id=None)
                 .execution_options(synchronize_session=False)
             )  # fmt: skip
-    await session.execute(delete(EvalTask).where(EvalTask.run_id == run_id))
-    await session.execute(delete(EvalRun).where(EvalRun.id == run_id))
+    await db.execute(delete(EvalTask).where(EvalTask.run_id == run_id))
+    await db.execute(delete(EvalRun).where(EvalRun.id == run_id))
 
 
-async def list_unfinished_run_ids(session: AsyncSession) -> list[uuid.UUID]:
+async def list_unfinished_run_ids(db: AsyncSession) -> list[uuid.UUID]:
     stmt = (
         select(EvalRun.id)
         .where(EvalRun.status.in_(UNFINISHED_RUN_STATUSES))
         .order_by(EvalRun.created_at)
     )
-    return list((await session.execute(stmt)).scalars())
+    return list((await db.execute(stmt)).scalars())
 
 
-async def mark_run_running(session: AsyncSession, run_id: uuid.UUID) -> None:
-    await session.execute(
+async def mark_run_running(db: AsyncSession, run_id: uuid.UUID) -> None:
+    await db.execute(
         update(EvalRun)
-        .where(EvalRun.id == run_id, EvalRun.status == "PENDING")
-        .values(status="RUNNING", started_at=utcnow(), completed_at=None)
+        .where(EvalRun.id == run_id, EvalRun.status == RunStatus.PENDING)
+        .values(status=RunStatus.RUNNING, started_at=utcnow(), completed_at=None)
     )
 
 
 async def finish_run(
-    session: AsyncSession, run_id: uuid.UUID, status: str, error_message: str | None
+    db: AsyncSession, run_id: uuid.UUID, status: str, error_message: str | None
 ) -> None:
-    await session.execute(
+    await db.execute(
         update(EvalRun)
         .where(EvalRun.id == run_id, EvalRun.status.in_(UNFINISHED_RUN_STATUSES))
         .values(status=status, error_message=error_message, completed_at=utcnow())
@@ -132,7 +133,7 @@ async def finish_run(
 
 
 async def add_tasks(
-    session: AsyncSession,
+    db: AsyncSession,
     run_id: uuid.UUID,
     project_id: uuid.UUID,
     pairs: Sequence[tuple[str, str]],
@@ -149,24 +150,24 @@ async def add_tasks(
                 "target_id": target_id,
                 "metric": metric,
                 "position": position,
-                "status": "PENDING",
+                "status": TaskStatus.PENDING,
                 "attempts": 0,
                 "updated_at": now,
             }
         )
     for start in range(0, len(rows), 1000):
-        await session.execute(insert(EvalTask), rows[start : start + 1000])
+        await db.execute(insert(EvalTask), rows[start : start + 1000])
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:
     return or_(
-        EvalTask.status == "PENDING",
-        and_(EvalTask.status == "RUNNING", EvalTask.lease_expires_at < now),
+        EvalTask.status == TaskStatus.PENDING,
+        and_(EvalTask.status == TaskStatus.RUNNING, EvalTask.lease_expires_at < now),
     )
 
 
 async def claim_targets(
-    session: AsyncSession, run_id: uuid.UUID, max_targets: int, lease_until: datetime
+    db: AsyncSession, run_id: uuid.UUID, max_targets: int, lease_until: datetime
 ) -> list[ClaimedTask]:
     """Claim every claimable task of the next ``max_targets`` targets, in target order.
 
@@ -186,7 +187,7 @@ async def claim_targets(
         update(EvalTask)
         .where(EvalTask.run_id == run_id, EvalTask.target_id.in_(targets), _claimable(now))
         .values(
-            status="RUNNING",
+            status=TaskStatus.RUNNING,
             lease_expires_at=lease_until,
             attempts=EvalTask.attempts + 1,
             updated_at=now,
@@ -194,38 +195,36 @@ async def claim_targets(
         .returning(EvalTask.id, EvalTask.target_id, EvalTask.metric, EvalTask.attempts)
         .execution_options(synchronize_session=False)
     )
-    rows = (await session.execute(stmt)).all()
+    rows = (await db.execute(stmt)).all()
     return [ClaimedTask(r.id, r.target_id, r.metric, r.attempts) for r in rows]
 
 
-async def renew_leases(
-    session: AsyncSession, task_ids: Sequence[int], lease_until: datetime
-) -> int:
+async def renew_leases(db: AsyncSession, task_ids: Sequence[int], lease_until: datetime) -> int:
     if not task_ids:
         return 0
-    result = await session.execute(
+    result = await db.execute(
         update(EvalTask)
-        .where(EvalTask.id.in_(task_ids), EvalTask.status == "RUNNING")
+        .where(EvalTask.id.in_(task_ids), EvalTask.status == TaskStatus.RUNNING)
         .values(lease_expires_at=lease_until)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)
 
 
-async def release_tasks(session: AsyncSession, task_ids: Sequence[int]) -> None:
+async def release_tasks(db: AsyncSession, task_ids: Sequence[int]) -> None:
     """Give claimed tasks back (a worker shutting down): claimable at once, no lease wait."""
     if task_ids:
-        await session.execute(
+        await db.execute(
             update(EvalTask)
-            .where(EvalTask.id.in_(task_ids), EvalTask.status == "RUNNING")
-            .values(status="PENDING", lease_expires_at=None, updated_at=utcnow())
+            .where(EvalTask.id.in_(task_ids), EvalTask.status == TaskStatus.RUNNING)
+            .values(status=TaskStatus.PENDING, lease_expires_at=None, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
 
 
-async def finish_tasks(session: AsyncSession, task_ids: Sequence[int], status: str) -> None:
+async def finish_tasks(db: AsyncSession, task_ids: Sequence[int], status: str) -> None:
     if task_ids:
-        await session.execute(
+        await db.execute(
             update(EvalTask)
             .where(EvalTask.id.in_(task_ids))
             .values(status=status, lease_expires_at=None, updated_at=utcnow())
@@ -233,31 +232,31 @@ async def finish_tasks(session: AsyncSession, task_ids: Sequence[int], status: s
         )
 
 
-async def next_lease_expiry(session: AsyncSession, run_id: uuid.UUID) -> datetime | None:
+async def next_lease_expiry(db: AsyncSession, run_id: uuid.UUID) -> datetime | None:
     stmt = select(func.min(EvalTask.lease_expires_at)).where(
-        EvalTask.run_id == run_id, EvalTask.status == "RUNNING"
+        EvalTask.run_id == run_id, EvalTask.status == TaskStatus.RUNNING
     )
-    value = (await session.execute(stmt)).scalar_one_or_none()
+    value = (await db.execute(stmt)).scalar_one_or_none()
     return value
 
 
-async def failed_pairs(session: AsyncSession, run_id: uuid.UUID) -> list[tuple[str, str]]:
+async def failed_pairs(db: AsyncSession, run_id: uuid.UUID) -> list[tuple[str, str]]:
     stmt = (
         select(EvalTask.target_id, EvalTask.metric)
-        .where(EvalTask.run_id == run_id, EvalTask.status == "FAILED")
+        .where(EvalTask.run_id == run_id, EvalTask.status == TaskStatus.FAILED)
         .order_by(EvalTask.position, EvalTask.metric)
     )
-    return [(r.target_id, r.metric) for r in (await session.execute(stmt)).all()]
+    return [(r.target_id, r.metric) for r in (await db.execute(stmt)).all()]
 
 
-async def compute_counters(session: AsyncSession, run_id: uuid.UUID) -> RunCounters:
+async def compute_counters(db: AsyncSession, run_id: uuid.UUID) -> RunCounters:
     unfinished = EvalTask.status.in_(UNFINISHED_TASK_STATUSES)
     pairs = (
-        await session.execute(
+        await db.execute(
             select(
                 func.count(),
-                func.count(case((EvalTask.status == "DONE", 1))),
-                func.count(case((EvalTask.status == "FAILED", 1))),
+                func.count(case((EvalTask.status == TaskStatus.DONE, 1))),
+                func.count(case((EvalTask.status == TaskStatus.FAILED, 1))),
                 func.count(case((unfinished, 1))),
             ).where(EvalTask.run_id == run_id)
         )
@@ -269,11 +268,11 @@ async def compute_counters(session: AsyncSession, run_id: uuid.UUID) -> RunCount
         .having(func.count(case((unfinished, 1))) == 0)
         .subquery()
     )
-    evaluated = (await session.execute(select(func.count()).select_from(open_targets))).scalar_one()
+    evaluated = (await db.execute(select(func.count()).select_from(open_targets))).scalar_one()
     calls, prompt, completion, cost = 0, 0, 0, 0.0
     for table in (TraceScore, SessionScore):
         sums = (
-            await session.execute(
+            await db.execute(
                 select(
                     func.coalesce(func.sum(table.judge_calls), 0),
                     func.coalesce(func.sum(table.prompt_tokens), 0),
@@ -299,8 +298,8 @@ async def compute_counters(session: AsyncSession, run_id: uuid.UUID) -> RunCount
     )
 
 
-async def store_counters(session: AsyncSession, run_id: uuid.UUID, counters: RunCounters) -> None:
-    await session.execute(
+async def store_counters(db: AsyncSession, run_id: uuid.UUID, counters: RunCounters) -> None:
+    await db.execute(
         update(EvalRun)
         .where(EvalRun.id == run_id)
         .values(
@@ -315,6 +314,6 @@ async def store_counters(session: AsyncSession, run_id: uuid.UUID, counters: Run
     )
 
 
-async def run_exists(session: AsyncSession, run_id: uuid.UUID) -> bool:
-    found = await session.execute(select(EvalRun.id).where(EvalRun.id == run_id))
+async def run_exists(db: AsyncSession, run_id: uuid.UUID) -> bool:
+    found = await db.execute(select(EvalRun.id).where(EvalRun.id == run_id))
     return found.scalar_one_or_none() is not None

@@ -71,12 +71,12 @@ def _run_response(run: object) -> EvalRunResponse:
 async def create_trace_run(
     body: TraceRunCreate,
     scope: ScopeDep,
-    session: DbDep,
+    db: DbDep,
     settings: SettingsDep,
     queue: QueueDep,
 ) -> EvalRunResponse:
     run = await service.create_trace_run(
-        session,
+        db,
         scope.project_id,
         settings=settings,
         queue=queue,
@@ -95,12 +95,12 @@ async def create_trace_run(
 async def create_trace_batch_run(
     body: TraceRunBatchCreate,
     scope: ScopeDep,
-    session: DbDep,
+    db: DbDep,
     settings: SettingsDep,
     queue: QueueDep,
 ) -> EvalRunResponse:
     run = await service.create_trace_run(
-        session,
+        db,
         scope.project_id,
         settings=settings,
         queue=queue,
@@ -117,25 +117,25 @@ async def create_trace_batch_run(
 @router.get("/trace-runs", response_model=Page[EvalRunResponse])
 async def list_trace_runs(
     scope: ScopeDep,
-    session: DbDep,
+    db: DbDep,
     status: RunStatus | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[EvalRunResponse]:
-    found, total = await service.list_runs(session, scope.project_id, TRACE, status, limit, offset)
+    found, total = await service.list_runs(db, scope.project_id, TRACE, status, limit, offset)
     return Page(items=[_run_response(r) for r in found], total=total, limit=limit, offset=offset)
 
 
 @router.get("/trace-runs/{run_id}", response_model=EvalRunResponse)
-async def get_trace_run(run_id: uuid.UUID, scope: ScopeDep, session: DbDep) -> EvalRunResponse:
-    return _run_response(await service.get_run(session, scope.project_id, run_id, TRACE))
+async def get_trace_run(run_id: uuid.UUID, scope: ScopeDep, db: DbDep) -> EvalRunResponse:
+    return _run_response(await service.get_run(db, scope.project_id, run_id, TRACE))
 
 
 @router.delete("/trace-runs/{run_id}", status_code=204)
 async def delete_trace_run(
-    run_id: uuid.UUID, scope: ScopeDep, session: DbDep, delete_scores: bool = False
+    run_id: uuid.UUID, scope: ScopeDep, db: DbDep, delete_scores: bool = False
 ) -> Response:
-    await service.delete_run(session, scope.project_id, run_id, TRACE, delete_scores=delete_scores)
+    await service.delete_run(db, scope.project_id, run_id, TRACE, delete_scores=delete_scores)
     return Response(status_code=204)
 
 
@@ -143,19 +143,19 @@ async def delete_trace_run(
 async def retry_trace_run(
     run_id: uuid.UUID,
     scope: ScopeDep,
-    session: DbDep,
+    db: DbDep,
     settings: SettingsDep,
     queue: QueueDep,
 ) -> EvalRunResponse:
     run = await service.retry_run(
-        session, scope.project_id, run_id, TRACE, settings=settings, queue=queue
+        db, scope.project_id, run_id, TRACE, settings=settings, queue=queue
     )
     return _run_response(run)
 
 
 @router.get("/trace-runs/{run_id}/scores", response_model=list[TraceScoreResponse])
 async def get_trace_run_scores(
-    run_id: uuid.UUID, scope: ScopeDep, session: DbDep
+    run_id: uuid.UUID, scope: ScopeDep, db: DbDep
 ) -> list[TraceScoreResponse]:
-    rows = await scores.run_scores(session, scope.project_id, run_id)
+    rows = await scores.run_scores(db, scope.project_id, run_id)
     return [TraceScoreResponse.model_validate(r) for r in rows]

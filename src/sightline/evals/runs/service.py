@@ -28,7 +28,7 @@ from sightline.errors import DomainValidationError, NotFound
 from sightline.evals.runs import repository
 from sightline.evals.runs.providers import check_embedding_model, check_judge_model
 from sightline.evals.runs.schemas import EvalRunFilters
-from sightline.kit.statuses import TargetType
+from sightline.kit.statuses import RunStatus, TargetType
 from sightline.traces import repository as traces_repo
 
 TRACE = TargetType.TRACE
@@ -77,7 +77,7 @@ def _check_run_size(settings: Settings, count: int, what: str) -> None:
 
 
 async def create_trace_run(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     *,
     settings: Settings,
@@ -105,7 +105,7 @@ async def create_trace_run(
     if trace_ids is not None:
         targets = list(dict.fromkeys(trace_ids))
         _check_run_size(settings, len(targets), "traces")
-        found = await traces_repo.existing_trace_ids(session, project_id, targets)
+        found = await traces_repo.existing_trace_ids(db, project_id, targets)
         missing = [str(t) for t in targets if t not in found]
         if missing:
             more = f" (and {len(missing) - 20} more)" if len(missing) > 20 else ""
@@ -115,7 +115,7 @@ async def create_trace_run(
         sampling_rate = 1.0
     else:
         stored_filters = EvalRunFilters.model_validate(dict(filters or {})).stored()
-        matched = await traces_repo.match_trace_ids(session, project_id, stored_filters)
+        matched = await traces_repo.match_trace_ids(db, project_id, stored_filters)
         if not matched:
             raise DomainValidationError("No traces match the provided filters.")
         targets = [t for t in matched if in_sample(salt, str(t), sampling_rate)]
@@ -126,7 +126,7 @@ async def create_trace_run(
             )
         _check_run_size(settings, len(targets), "traces")
     return await create_run_with_targets(
-        session,
+        db,
         project_id,
         queue=queue,
         target_type=TRACE,
@@ -144,7 +144,7 @@ async def create_trace_run(
 
 
 async def create_run_with_targets(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     *,
     queue: JobQueue,
@@ -174,7 +174,7 @@ async def create_run_with_targets(
         sample_salt=sample_salt,
         model=model,
         monitor_id=monitor_id,
-        status="PENDING",
+        status=RunStatus.PENDING,
         use_cache=use_cache,
         max_cost_usd=max_cost_usd,
         total_targets=len(dict.fromkeys(target_ids)),
@@ -185,36 +185,36 @@ async def create_run_with_targets(
         completion_tokens=0,
         cost_usd=0.0,
     )
-    await repository.add_run(session, run)
+    await repository.add_run(db, run)
     if pairs is None:
         pairs = [(target, metric) for target in target_ids for metric in metric_names]
-    await repository.add_tasks(session, run.id, project_id, pairs)
-    enqueue_after_commit(session, queue, run.id)
+    await repository.add_tasks(db, run.id, project_id, pairs)
+    enqueue_after_commit(db, queue, run.id)
     return run
 
 
 async def get_run(
-    session: AsyncSession, project_id: uuid.UUID, run_id: uuid.UUID, target_type: str
+    db: AsyncSession, project_id: uuid.UUID, run_id: uuid.UUID, target_type: str
 ) -> EvalRun:
-    run = await repository.get_run(session, project_id, run_id, target_type)
+    run = await repository.get_run(db, project_id, run_id, target_type)
     if run is None:
         raise run_not_found(run_id)
     return run
 
 
 async def list_runs(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     target_type: str,
     status: str | None,
     limit: int,
     offset: int,
 ) -> tuple[Sequence[EvalRun], int]:
-    return await repository.list_runs(session, project_id, target_type, status, limit, offset)
+    return await repository.list_runs(db, project_id, target_type, status, limit, offset)
 
 
 async def delete_run(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     run_id: uuid.UUID,
     target_type: str,
@@ -222,12 +222,12 @@ async def delete_run(
     delete_scores: bool,
 ) -> None:
     """A running run's executor notices the missing row and stops without writing."""
-    run = await get_run(session, project_id, run_id, target_type)
-    await repository.delete_run(session, run.id, with_scores=delete_scores)
+    run = await get_run(db, project_id, run_id, target_type)
+    await repository.delete_run(db, run.id, with_scores=delete_scores)
 
 
 async def retry_run(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     run_id: uuid.UUID,
     target_type: str,
@@ -236,11 +236,11 @@ async def retry_run(
     queue: JobQueue,
 ) -> EvalRun:
     """A new run over exactly the original's FAILED (target, metric) pairs."""
-    original = await get_run(session, project_id, run_id, target_type)
-    pairs = await repository.failed_pairs(session, original.id)
+    original = await get_run(db, project_id, run_id, target_type)
+    pairs = await repository.failed_pairs(db, original.id)
     if target_type == TRACE and pairs:
         candidates = list(dict.fromkeys(uuid.UUID(t) for t, _ in pairs))
-        existing = await traces_repo.existing_trace_ids(session, project_id, candidates)
+        existing = await traces_repo.existing_trace_ids(db, project_id, candidates)
         alive = {str(t) for t in existing}
         pairs = [(t, m) for t, m in pairs if t in alive]
     if not pairs:
@@ -253,7 +253,7 @@ async def retry_run(
         if carried in (original.filters or {}):
             filters[carried] = original.filters[carried]
     return await create_run_with_targets(
-        session,
+        db,
         project_id,
         queue=queue,
         target_type=target_type,

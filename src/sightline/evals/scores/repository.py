@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sightline.db.models import SessionScore, TraceScore
 from sightline.db.upsert import upsert
+from sightline.kit.statuses import ScoreDataType, ScoreSource, ScoreStatus
 
 _TRACE_UPSERT_KEY = ("eval_run_id", "trace_id", "name")
 _TRACE_UPSERT_UPDATED = (
@@ -24,25 +25,25 @@ _TRACE_UPSERT_UPDATED = (
 _TRACE_SCORE = cast(Table, TraceScore.__table__)
 
 
-async def upsert_trace_scores(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+async def upsert_trace_scores(db: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """One automated score per (run, trace, metric): a repeat replaces, never duplicates."""
-    await upsert(session, _TRACE_SCORE, rows, key=_TRACE_UPSERT_KEY, update=_TRACE_UPSERT_UPDATED)
+    await upsert(db, _TRACE_SCORE, rows, key=_TRACE_UPSERT_KEY, update=_TRACE_UPSERT_UPDATED)
 
 
-async def add_score(session: AsyncSession, score: TraceScore) -> None:
-    session.add(score)
-    await session.flush()
+async def add_score(db: AsyncSession, score: TraceScore) -> None:
+    db.add(score)
+    await db.flush()
 
 
 async def get_score(
-    session: AsyncSession, project_id: uuid.UUID, score_id: uuid.UUID
+    db: AsyncSession, project_id: uuid.UUID, score_id: uuid.UUID
 ) -> TraceScore | None:
     stmt = select(TraceScore).where(TraceScore.id == score_id, TraceScore.project_id == project_id)
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return (await db.execute(stmt)).scalar_one_or_none()
 
 
-async def delete_score(session: AsyncSession, score: TraceScore) -> None:
-    await session.execute(delete(TraceScore).where(TraceScore.id == score.id))
+async def delete_score(db: AsyncSession, score: TraceScore) -> None:
+    await db.execute(delete(TraceScore).where(TraceScore.id == score.id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +79,13 @@ class ScoreFilter:
 
 
 async def list_scores(
-    session: AsyncSession, project_id: uuid.UUID, where: ScoreFilter, limit: int, offset: int
+    db: AsyncSession, project_id: uuid.UUID, where: ScoreFilter, limit: int, offset: int
 ) -> tuple[list[TraceScore], int]:
     clauses = where.clauses(project_id)
     total = (
-        await session.execute(select(func.count()).select_from(TraceScore).where(*clauses))
+        await db.execute(select(func.count()).select_from(TraceScore).where(*clauses))
     ).scalar_one()
-    rows = await session.execute(
+    rows = await db.execute(
         select(TraceScore)
         .where(*clauses)
         .order_by(TraceScore.created_at.desc(), TraceScore.id.desc())
@@ -94,8 +95,8 @@ async def list_scores(
     return list(rows.scalars()), int(total)
 
 
-async def list_run_scores(session: AsyncSession, run_id: uuid.UUID) -> list[TraceScore]:
-    rows = await session.execute(
+async def list_run_scores(db: AsyncSession, run_id: uuid.UUID) -> list[TraceScore]:
+    rows = await db.execute(
         select(TraceScore)
         .where(TraceScore.eval_run_id == run_id)
         .order_by(TraceScore.created_at.desc(), TraceScore.id.desc())
@@ -104,7 +105,7 @@ async def list_run_scores(session: AsyncSession, run_id: uuid.UUID) -> list[Trac
 
 
 async def latest_scores_per_name(
-    session: AsyncSession, project_id: uuid.UUID, trace_id: uuid.UUID
+    db: AsyncSession, project_id: uuid.UUID, trace_id: uuid.UUID
 ) -> list[TraceScore]:
     ranked = (
         select(
@@ -119,7 +120,7 @@ async def latest_scores_per_name(
         .where(TraceScore.project_id == project_id, TraceScore.trace_id == trace_id)
         .subquery()
     )
-    rows = await session.execute(
+    rows = await db.execute(
         select(TraceScore)
         .join(ranked, ranked.c.id == TraceScore.id)
         .where(ranked.c.rank == 1)
@@ -128,23 +129,23 @@ async def latest_scores_per_name(
     return list(rows.scalars())
 
 
-async def most_common_failure(session: AsyncSession, run_id: uuid.UUID) -> str | None:
+async def most_common_failure(db: AsyncSession, run_id: uuid.UUID) -> str | None:
     for table in (TraceScore, SessionScore):
         stmt = (
             select(table.reason, func.count().label("n"))
-            .where(table.eval_run_id == run_id, table.status == "FAILED")
+            .where(table.eval_run_id == run_id, table.status == ScoreStatus.FAILED)
             .group_by(table.reason)
             .order_by(func.count().desc())
             .limit(1)
         )
-        row = (await session.execute(stmt)).first()
+        row = (await db.execute(stmt)).first()
         if row is not None and row.reason:
             return str(row.reason)
     return None
 
 
 async def list_reusable_signals(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     trace_ids: Sequence[uuid.UUID],
     names: Sequence[str],
@@ -154,15 +155,15 @@ async def list_reusable_signals(
     AUTOMATED, SUCCESS, NUMERIC, same judge model, in this project (API.md §6 item 13)."""
     if not trace_ids:
         return {}
-    rows = await session.scalars(
+    rows = await db.scalars(
         select(TraceScore)
         .where(
             TraceScore.project_id == project_id,
             TraceScore.trace_id.in_(list(trace_ids)),
             TraceScore.name.in_(list(names)),
-            TraceScore.source == "AUTOMATED",
-            TraceScore.status == "SUCCESS",
-            TraceScore.data_type == "NUMERIC",
+            TraceScore.source == ScoreSource.AUTOMATED,
+            TraceScore.status == ScoreStatus.SUCCESS,
+            TraceScore.data_type == ScoreDataType.NUMERIC,
             TraceScore.model == model,
             TraceScore.value.is_not(None),
         )
@@ -190,28 +191,28 @@ def session_score_query(project_id: uuid.UUID, **filters: Any) -> Select[tuple[S
 
 
 async def list_session_scores(
-    session: AsyncSession, project_id: uuid.UUID, *, limit: int, offset: int, **filters: Any
+    db: AsyncSession, project_id: uuid.UUID, *, limit: int, offset: int, **filters: Any
 ) -> tuple[list[SessionScore], int]:
     query = session_score_query(project_id, **filters)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    page = await session.scalars(
+    total = await db.scalar(select(func.count()).select_from(query.subquery()))
+    page = await db.scalars(
         query.order_by(SessionScore.created_at.desc(), SessionScore.id).limit(limit).offset(offset)
     )
     return list(page.all()), int(total or 0)
 
 
 async def list_all_session_scores(
-    session: AsyncSession, project_id: uuid.UUID, **filters: Any
+    db: AsyncSession, project_id: uuid.UUID, **filters: Any
 ) -> list[SessionScore]:
     query = session_score_query(project_id, **filters)
-    rows = await session.scalars(query.order_by(SessionScore.created_at.desc(), SessionScore.id))
+    rows = await db.scalars(query.order_by(SessionScore.created_at.desc(), SessionScore.id))
     return list(rows.all())
 
 
 async def get_session_score(
-    session: AsyncSession, project_id: uuid.UUID, score_id: uuid.UUID
+    db: AsyncSession, project_id: uuid.UUID, score_id: uuid.UUID
 ) -> SessionScore | None:
-    score: SessionScore | None = await session.scalar(
+    score: SessionScore | None = await db.scalar(
         select(SessionScore).where(
             SessionScore.project_id == project_id, SessionScore.id == score_id
         )
@@ -219,8 +220,8 @@ async def get_session_score(
     return score
 
 
-async def delete_session_score(session: AsyncSession, score: SessionScore) -> None:
-    await session.execute(delete(SessionScore).where(SessionScore.id == score.id))
+async def delete_session_score(db: AsyncSession, score: SessionScore) -> None:
+    await db.execute(delete(SessionScore).where(SessionScore.id == score.id))
 
 
 _SESSION_SCORE = cast(Table, SessionScore.__table__)
@@ -228,8 +229,6 @@ _SESSION_UPSERT_KEY = ("eval_run_id", "session_id", "name")
 _SESSION_UPSERT_UPDATED = ("value", "status", "reason", "metadata", "model", "updated_at")
 
 
-async def upsert_session_scores(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+async def upsert_session_scores(db: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """One automated score per (run, session, metric): a repeat replaces, never duplicates."""
-    await upsert(
-        session, _SESSION_SCORE, rows, key=_SESSION_UPSERT_KEY, update=_SESSION_UPSERT_UPDATED
-    )
+    await upsert(db, _SESSION_SCORE, rows, key=_SESSION_UPSERT_KEY, update=_SESSION_UPSERT_UPDATED)

@@ -31,15 +31,15 @@ def _response(score: object) -> TraceScoreResponse:
 
 @router.post("/trace-scores", status_code=201, response_model=TraceScoreResponse)
 async def create_trace_score(
-    body: TraceScoreCreate, scope: ScopeDep, session: DbDep
+    body: TraceScoreCreate, scope: ScopeDep, db: DbDep
 ) -> TraceScoreResponse:
-    return _response(await scores.create_score(session, scope.project_id, body))
+    return _response(await scores.create_score(db, scope.project_id, body))
 
 
 @router.get("/trace-scores", response_model=Page[TraceScoreResponse])
 async def list_trace_scores(
     scope: ScopeDep,
-    session: DbDep,
+    db: DbDep,
     trace_id: uuid.UUID | None = None,
     name: Annotated[str | None, Query(max_length=255)] = None,
     source: ScoreSource | None = None,
@@ -63,27 +63,27 @@ async def list_trace_scores(
         date_from=date_from,
         date_to=date_to,
     )
-    rows, total = await scores.list_scores(session, scope.project_id, where, limit, offset)
+    rows, total = await scores.list_scores(db, scope.project_id, where, limit, offset)
     return Page(items=[_response(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
 @router.get("/trace-scores/{trace_id}", response_model=list[TraceScoreResponse])
 async def latest_trace_scores(
-    trace_id: uuid.UUID, scope: ScopeDep, session: DbDep
+    trace_id: uuid.UUID, scope: ScopeDep, db: DbDep
 ) -> list[TraceScoreResponse]:
-    return [_response(r) for r in await scores.latest_scores(session, scope.project_id, trace_id)]
+    return [_response(r) for r in await scores.latest_scores(db, scope.project_id, trace_id)]
 
 
 @router.patch("/trace-scores/{score_id}", response_model=TraceScoreResponse)
 async def update_trace_score(
-    score_id: uuid.UUID, body: TraceScoreUpdate, scope: ScopeDep, session: DbDep
+    score_id: uuid.UUID, body: TraceScoreUpdate, scope: ScopeDep, db: DbDep
 ) -> TraceScoreResponse:
-    return _response(await scores.update_score(session, scope.project_id, score_id, body))
+    return _response(await scores.update_score(db, scope.project_id, score_id, body))
 
 
 @router.delete("/trace-scores/{score_id}", status_code=204)
-async def delete_trace_score(score_id: uuid.UUID, scope: ScopeDep, session: DbDep) -> Response:
-    await scores.delete_score(session, scope.project_id, score_id)
+async def delete_trace_score(score_id: uuid.UUID, scope: ScopeDep, db: DbDep) -> Response:
+    await scores.delete_score(db, scope.project_id, score_id)
     return Response(status_code=204)
 
 
@@ -91,7 +91,7 @@ async def delete_trace_score(score_id: uuid.UUID, scope: ScopeDep, session: DbDe
 @router.get("/session-scores")
 async def list_session_scores(
     scope: ScopeDep,
-    session: DbDep,
+    db: DbDep,
     session_id: TextQuery = None,
     name: TextQuery = None,
     source: ScoreSource | None = None,
@@ -103,7 +103,7 @@ async def list_session_scores(
     offset: Offset = 0,
 ) -> Page[SessionScoreResponse]:
     rows, total = await scores.list_session_scores(
-        session, scope.project_id, limit=limit, offset=offset,
+        db, scope.project_id, limit=limit, offset=offset,
         session_id=session_id, name=name, source=source, status=status,
         eval_run_id=eval_run_id, date_from=date_from, date_to=date_to,
     )  # fmt: skip
@@ -117,13 +117,13 @@ async def list_session_scores(
 
 @router.get("/session-scores/{session_id}")
 async def get_session_scores(
-    session_id: str, scope: ScopeDep, session: DbDep
+    session_id: str, scope: ScopeDep, db: DbDep
 ) -> list[SessionScoreResponse]:
-    rows = await scores.scores_of_session(session, scope.project_id, session_id)
+    rows = await scores.scores_of_session(db, scope.project_id, session_id)
     return [SessionScoreResponse.model_validate(r) for r in rows]
 
 
 @router.delete("/session-scores/{score_id}", status_code=204)
-async def delete_session_score(score_id: uuid.UUID, scope: ScopeDep, session: DbDep) -> Response:
-    await scores.delete_session_score(session, scope.project_id, score_id)
+async def delete_session_score(score_id: uuid.UUID, scope: ScopeDep, db: DbDep) -> Response:
+    await scores.delete_session_score(db, scope.project_id, score_id)
     return Response(status_code=204)

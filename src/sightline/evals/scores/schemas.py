@@ -13,14 +13,14 @@ from sightline.kit.types import CleanStr, Name255, Timestamp
 
 def check_value(value: str, data_type: str) -> str:
     """PandaProbe's value rules: NUMERIC in [0, 1], BOOLEAN true/false, CATEGORICAL free."""
-    if data_type == "NUMERIC":
+    if data_type == ScoreDataType.NUMERIC:
         try:
             number = float(value)
         except ValueError:
             raise ValueError("NUMERIC score must be a number") from None
         if not 0.0 <= number <= 1.0:  # also refuses nan
             raise ValueError("NUMERIC score must be in [0.0, 1.0]")
-    elif data_type == "BOOLEAN" and value.strip().lower() not in ("true", "false"):
+    elif data_type == ScoreDataType.BOOLEAN and value.strip().lower() not in ("true", "false"):
         raise ValueError("BOOLEAN score must be 'true' or 'false'")
     return value
 

@@ -15,7 +15,7 @@ from sightline.evals.runs import repository as runs_repo
 from sightline.evals.runs.service import run_not_found
 from sightline.evals.scores import repository as repo
 from sightline.evals.scores.schemas import TraceScoreCreate, TraceScoreUpdate, check_value
-from sightline.kit.statuses import TargetType
+from sightline.kit.statuses import ScoreSource, ScoreStatus, TargetType
 from sightline.traces import repository as traces_repo
 
 
@@ -24,10 +24,10 @@ def _score_not_found(score_id: uuid.UUID) -> NotFound:
 
 
 async def create_score(
-    session: AsyncSession, project_id: uuid.UUID, body: TraceScoreCreate
+    db: AsyncSession, project_id: uuid.UUID, body: TraceScoreCreate
 ) -> TraceScore:
     """The trace must be in the caller's project (PandaProbe accepts foreign traces, §6.2)."""
-    found = await traces_repo.existing_trace_ids(session, project_id, [body.trace_id])
+    found = await traces_repo.existing_trace_ids(db, project_id, [body.trace_id])
     if body.trace_id not in found:
         raise NotFound(f"Trace {body.trace_id} not found.")
     now = utcnow()
@@ -39,7 +39,7 @@ async def create_score(
         data_type=body.data_type,
         value=body.value,
         source=body.source,
-        status="SUCCESS",
+        status=ScoreStatus.SUCCESS,
         reason=body.reason,
         metadata_=body.metadata,
         eval_run_id=None,
@@ -50,16 +50,16 @@ async def create_score(
         created_at=now,
         updated_at=now,
     )
-    await repo.add_score(session, score)
+    await repo.add_score(db, score)
     return score
 
 
 async def update_score(
-    session: AsyncSession, project_id: uuid.UUID, score_id: uuid.UUID, body: TraceScoreUpdate
+    db: AsyncSession, project_id: uuid.UUID, score_id: uuid.UUID, body: TraceScoreUpdate
 ) -> TraceScore:
     """A human annotation: only the fields in the body change; a new value is checked
     against the score's data type and makes the score SUCCESS; `reason: null` clears it."""
-    score = await repo.get_score(session, project_id, score_id)
+    score = await repo.get_score(db, project_id, score_id)
     if score is None:
         raise _score_not_found(score_id)
     given = body.model_fields_set
@@ -70,79 +70,77 @@ async def update_score(
             score.value = check_value(body.value, score.data_type)
         except ValueError as exc:
             raise DomainValidationError(str(exc)) from None
-        score.status = "SUCCESS"
+        score.status = ScoreStatus.SUCCESS
     if "reason" in given:
         score.reason = body.reason
     if "metadata" in given:
         score.metadata_ = body.metadata or {}
-    score.source = "ANNOTATION"
+    score.source = ScoreSource.ANNOTATION
     score.updated_at = utcnow()
-    await session.flush()
+    await db.flush()
     return score
 
 
-async def delete_score(session: AsyncSession, project_id: uuid.UUID, score_id: uuid.UUID) -> None:
-    score = await repo.get_score(session, project_id, score_id)
+async def delete_score(db: AsyncSession, project_id: uuid.UUID, score_id: uuid.UUID) -> None:
+    score = await repo.get_score(db, project_id, score_id)
     if score is None:
         raise _score_not_found(score_id)
-    await repo.delete_score(session, score)
+    await repo.delete_score(db, score)
 
 
 async def list_scores(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     where: repo.ScoreFilter,
     limit: int,
     offset: int,
 ) -> tuple[list[TraceScore], int]:
-    return await repo.list_scores(session, project_id, where, limit, offset)
+    return await repo.list_scores(db, project_id, where, limit, offset)
 
 
 async def latest_scores(
-    session: AsyncSession, project_id: uuid.UUID, trace_id: uuid.UUID
+    db: AsyncSession, project_id: uuid.UUID, trace_id: uuid.UUID
 ) -> list[TraceScore]:
-    return await repo.latest_scores_per_name(session, project_id, trace_id)
+    return await repo.latest_scores_per_name(db, project_id, trace_id)
 
 
 async def run_scores(
-    session: AsyncSession, project_id: uuid.UUID, run_id: uuid.UUID
+    db: AsyncSession, project_id: uuid.UUID, run_id: uuid.UUID
 ) -> list[TraceScore]:
     """Scores of a trace run; an unknown run (or a session run) is a 404."""
-    if await runs_repo.get_run(session, project_id, run_id, TargetType.TRACE) is None:
+    if await runs_repo.get_run(db, project_id, run_id, TargetType.TRACE) is None:
         raise run_not_found(run_id)
-    return await repo.list_run_scores(session, run_id)
+    return await repo.list_run_scores(db, run_id)
 
 
 # -- session scores ---------------------------------------------------------------------
 
 
 async def session_run_scores(
-    session: AsyncSession, project_id: uuid.UUID, run_id: uuid.UUID
+    db: AsyncSession, project_id: uuid.UUID, run_id: uuid.UUID
 ) -> list[SessionScore]:
     """Scores of a session run; an unknown run (or a trace run) is a 404."""
-    if await runs_repo.get_run(session, project_id, run_id, TargetType.SESSION) is None:
+    if await runs_repo.get_run(db, project_id, run_id, TargetType.SESSION) is None:
         raise run_not_found(run_id)
-    return await repo.list_all_session_scores(session, project_id, eval_run_id=run_id)
+    return await repo.list_all_session_scores(db, project_id, eval_run_id=run_id)
 
 
 async def list_session_scores(
-    session: AsyncSession, project_id: uuid.UUID, *, limit: int, offset: int, **filters: Any
+    db: AsyncSession, project_id: uuid.UUID, *, limit: int, offset: int, **filters: Any
 ) -> tuple[list[SessionScore], int]:
-    return await repo.list_session_scores(
-        session, project_id, limit=limit, offset=offset, **filters
-    )
+    return await repo.list_session_scores(db, project_id, limit=limit, offset=offset, **filters)
 
 
 async def scores_of_session(
-    session: AsyncSession, project_id: uuid.UUID, session_id: str
+    db: AsyncSession, project_id: uuid.UUID, session_id: str
 ) -> list[SessionScore]:
-    return await repo.list_all_session_scores(session, project_id, session_id=session_id)
+    return await repo.list_all_session_scores(db, project_id, session_id=session_id)
 
 
 async def delete_session_score(
-    session: AsyncSession, project_id: uuid.UUID, score_id: uuid.UUID
+    db: AsyncSession, project_id: uuid.UUID, score_id: uuid.UUID
 ) -> None:
-    score = await repo.get_session_score(session, project_id, score_id)
+    score = await repo.get_session_score(db, project_id, score_id)
     if score is None:
         raise NotFound(f"Session score {score_id} not found.")
-    await repo.delete_session_score(session, score)
+    await repo.delete_session_score(db, score)

@@ -11,8 +11,7 @@ from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sightline.db.models import Span, Trace, TraceTag
-
-SESSION = "SESSION"
+from sightline.kit.statuses import TraceStatus
 
 
 # -- sessions (derived from traces) ------------------------------------------------------
@@ -43,7 +42,7 @@ def _trace_conditions(project_id: uuid.UUID, filters: dict[str, Any]) -> list[Co
 def _matching_sessions(project_id: uuid.UUID, filters: dict[str, Any]) -> Select[Any]:
     """Session IDs with at least one matching trace; has_error and min_trace_count are
     judged over the matching traces (API.md §3.7)."""
-    errors = func.sum(case((Trace.status == "ERROR", 1), else_=0))
+    errors = func.sum(case((Trace.status == TraceStatus.ERROR, 1), else_=0))
     query = (
         select(Trace.session_id)
         .where(*_trace_conditions(project_id, filters))
@@ -59,25 +58,25 @@ def _matching_sessions(project_id: uuid.UUID, filters: dict[str, Any]) -> Select
 
 
 async def list_session_ids(
-    session: AsyncSession, project_id: uuid.UUID, filters: dict[str, Any]
+    db: AsyncSession, project_id: uuid.UUID, filters: dict[str, Any]
 ) -> list[str]:
     query = _matching_sessions(project_id, filters).order_by(Trace.session_id)
-    return [row for row in (await session.scalars(query)).all() if row is not None]
+    return [row for row in (await db.scalars(query)).all() if row is not None]
 
 
 async def list_existing_session_ids(
-    session: AsyncSession, project_id: uuid.UUID, session_ids: Sequence[str]
+    db: AsyncSession, project_id: uuid.UUID, session_ids: Sequence[str]
 ) -> set[str]:
     query = (
         select(Trace.session_id)
         .where(Trace.project_id == project_id, Trace.session_id.in_(list(session_ids)))
         .distinct()
     )
-    return {row for row in (await session.scalars(query)).all() if row is not None}
+    return {row for row in (await db.scalars(query)).all() if row is not None}
 
 
 async def list_changed_session_ids(
-    session: AsyncSession, project_id: uuid.UUID, filters: dict[str, Any], since: datetime
+    db: AsyncSession, project_id: uuid.UUID, filters: dict[str, Any], since: datetime
 ) -> list[str]:
     """Sessions in scope that received a trace (ingested) after ``since``."""
     scoped = _matching_sessions(project_id, filters).subquery()
@@ -90,16 +89,16 @@ async def list_changed_session_ids(
         )
         .distinct()
     )
-    return [row for row in (await session.scalars(query)).all() if row is not None]
+    return [row for row in (await db.scalars(query)).all() if row is not None]
 
 
 async def list_session_traces(
-    session: AsyncSession, project_id: uuid.UUID, session_id: str
+    db: AsyncSession, project_id: uuid.UUID, session_id: str
 ) -> tuple[list[Trace], dict[uuid.UUID, list[Span]]]:
     """A session's traces in order (started_at, then id) and their spans."""
     traces = list(
         (
-            await session.scalars(
+            await db.scalars(
                 select(Trace)
                 .where(Trace.project_id == project_id, Trace.session_id == session_id)
                 .order_by(Trace.started_at, Trace.trace_id)
@@ -108,7 +107,7 @@ async def list_session_traces(
     )
     spans: dict[uuid.UUID, list[Span]] = {t.trace_id: [] for t in traces}
     if traces:
-        rows = await session.scalars(
+        rows = await db.scalars(
             select(Span)
             .where(Span.trace_id.in_(list(spans)))
             .order_by(Span.started_at, Span.span_id)
@@ -119,14 +118,14 @@ async def list_session_traces(
 
 
 async def last_ingested_by_session(
-    session: AsyncSession, project_id: uuid.UUID, session_ids: Sequence[str]
+    db: AsyncSession, project_id: uuid.UUID, session_ids: Sequence[str]
 ) -> dict[str, datetime]:
     query = (
         select(Trace.session_id, func.max(Trace.ingested_at))
         .where(Trace.project_id == project_id, Trace.session_id.in_(list(session_ids)))
         .group_by(Trace.session_id)
     )
-    return {sid: at for sid, at in (await session.execute(query)).all() if sid is not None}
+    return {sid: at for sid, at in (await db.execute(query)).all() if sid is not None}
 
 
 # -- scores --------------------------------------------------------------------------------

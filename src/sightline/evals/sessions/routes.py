@@ -39,10 +39,10 @@ async def create_session_run(
     body: SessionRunCreate,
     queue: QueueDep,
     scope: ScopeDep,
-    session: DbDep,
+    db: DbDep,
     settings: SettingsDep,
 ) -> EvalRunResponse:
-    run = await service.create_session_run(session, scope.project_id, body, settings, queue)
+    run = await service.create_session_run(db, scope.project_id, body, settings, queue)
     return EvalRunResponse.model_validate(run)
 
 
@@ -51,36 +51,36 @@ async def create_session_batch_run(
     body: SessionBatchRunCreate,
     queue: QueueDep,
     scope: ScopeDep,
-    session: DbDep,
+    db: DbDep,
     settings: SettingsDep,
 ) -> EvalRunResponse:
-    run = await service.create_session_batch_run(session, scope.project_id, body, settings, queue)
+    run = await service.create_session_batch_run(db, scope.project_id, body, settings, queue)
     return EvalRunResponse.model_validate(run)
 
 
 @router.get("/session-runs")
 async def list_session_runs(
     scope: ScopeDep,
-    session: DbDep,
+    db: DbDep,
     status: RunStatus | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[EvalRunResponse]:
-    rows, total = await service.list_session_runs(session, scope.project_id, status, limit, offset)
+    rows, total = await service.list_session_runs(db, scope.project_id, status, limit, offset)
     return _runs(list(rows), total, limit, offset)
 
 
 @router.get("/session-runs/{run_id}")
-async def get_session_run(run_id: uuid.UUID, scope: ScopeDep, session: DbDep) -> EvalRunResponse:
-    run = await service.get_session_run(session, scope.project_id, run_id)
+async def get_session_run(run_id: uuid.UUID, scope: ScopeDep, db: DbDep) -> EvalRunResponse:
+    run = await service.get_session_run(db, scope.project_id, run_id)
     return EvalRunResponse.model_validate(run)
 
 
 @router.delete("/session-runs/{run_id}", status_code=204)
 async def delete_session_run(
-    run_id: uuid.UUID, scope: ScopeDep, session: DbDep, delete_scores: bool = False
+    run_id: uuid.UUID, scope: ScopeDep, db: DbDep, delete_scores: bool = False
 ) -> Response:
-    await service.delete_session_run(session, scope.project_id, run_id, delete_scores)
+    await service.delete_session_run(db, scope.project_id, run_id, delete_scores)
     return Response(status_code=204)
 
 
@@ -89,16 +89,16 @@ async def retry_session_run(
     run_id: uuid.UUID,
     queue: QueueDep,
     scope: ScopeDep,
-    session: DbDep,
+    db: DbDep,
     settings: SettingsDep,
 ) -> EvalRunResponse:
-    run = await service.retry_session_run(session, scope.project_id, run_id, settings, queue)
+    run = await service.retry_session_run(db, scope.project_id, run_id, settings, queue)
     return EvalRunResponse.model_validate(run)
 
 
 @router.get("/session-runs/{run_id}/scores")
 async def list_session_run_scores(
-    run_id: uuid.UUID, scope: ScopeDep, session: DbDep
+    run_id: uuid.UUID, scope: ScopeDep, db: DbDep
 ) -> list[SessionScoreResponse]:
-    rows = await scores.session_run_scores(session, scope.project_id, run_id)
+    rows = await scores.session_run_scores(db, scope.project_id, run_id)
     return [SessionScoreResponse.model_validate(r) for r in rows]

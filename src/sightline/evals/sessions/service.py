@@ -62,7 +62,7 @@ def _with_weights(filters: dict[str, Any], weights: dict[str, float] | None) -> 
 
 
 async def create_session_run(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     body: SessionRunCreate,
     settings: Settings,
@@ -71,7 +71,7 @@ async def create_session_run(
     metrics = check_session_metrics(body.metrics)
     model = _check_models(settings, body.model)
     filters = body.filters.stored() if body.filters else {}
-    matched = await repo.list_session_ids(session, project_id, filters)
+    matched = await repo.list_session_ids(db, project_id, filters)
     if not matched:
         raise DomainValidationError("No sessions match the provided filters.")
     salt = runs.default_salt(project_id)
@@ -83,7 +83,7 @@ async def create_session_run(
         )
     _check_size(len(session_ids), settings)
     return await runs.create_run_with_targets(
-        session, project_id,
+        db, project_id,
         queue=queue, target_type=SESSION, target_ids=session_ids, metric_names=metrics,
         filters=_with_weights(filters, body.signal_weights), model=model,
         sampling_rate=body.sampling_rate, sample_salt=salt, name=body.name,
@@ -92,7 +92,7 @@ async def create_session_run(
 
 
 async def create_session_batch_run(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     body: SessionBatchRunCreate,
     settings: Settings,
@@ -102,7 +102,7 @@ async def create_session_batch_run(
     model = _check_models(settings, body.model)
     session_ids = list(dict.fromkeys(body.session_ids))
     _check_size(len(session_ids), settings)
-    found = await repo.list_existing_session_ids(session, project_id, session_ids)
+    found = await repo.list_existing_session_ids(db, project_id, session_ids)
     missing = [sid for sid in session_ids if sid not in found]
     if missing:
         more = f" (and {len(missing) - 20} more)" if len(missing) > 20 else ""
@@ -110,36 +110,34 @@ async def create_session_batch_run(
             f"Sessions not found in this project: {', '.join(missing[:20])}{more}"
         )
     return await runs.create_run_with_targets(
-        session, project_id,
+        db, project_id,
         queue=queue, target_type=SESSION, target_ids=session_ids, metric_names=metrics,
         filters=_with_weights({"session_ids": session_ids}, body.signal_weights), model=model,
         name=body.name, max_cost_usd=body.max_cost_usd, use_cache=body.use_cache,
     )  # fmt: skip
 
 
-async def get_session_run(
-    session: AsyncSession, project_id: uuid.UUID, run_id: uuid.UUID
-) -> EvalRun:
+async def get_session_run(db: AsyncSession, project_id: uuid.UUID, run_id: uuid.UUID) -> EvalRun:
     """Only SESSION runs: a trace run's ID is a 404 here (PandaProbe returned it)."""
-    return await runs.get_run(session, project_id, run_id, SESSION)
+    return await runs.get_run(db, project_id, run_id, SESSION)
 
 
 async def list_session_runs(
-    session: AsyncSession, project_id: uuid.UUID, status: str | None, limit: int, offset: int
+    db: AsyncSession, project_id: uuid.UUID, status: str | None, limit: int, offset: int
 ) -> tuple[list[EvalRun], int]:
-    found, total = await runs.list_runs(session, project_id, SESSION, status, limit, offset)
+    found, total = await runs.list_runs(db, project_id, SESSION, status, limit, offset)
     return list(found), total
 
 
 async def delete_session_run(
-    session: AsyncSession, project_id: uuid.UUID, run_id: uuid.UUID, delete_scores: bool
+    db: AsyncSession, project_id: uuid.UUID, run_id: uuid.UUID, delete_scores: bool
 ) -> None:
     """With delete_scores, the run's session scores and its signal trace scores go too."""
-    await runs.delete_run(session, project_id, run_id, SESSION, delete_scores=delete_scores)
+    await runs.delete_run(db, project_id, run_id, SESSION, delete_scores=delete_scores)
 
 
 async def retry_session_run(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     run_id: uuid.UUID,
     settings: Settings,
@@ -148,6 +146,4 @@ async def retry_session_run(
     """A new run over exactly the failed (session, metric) pairs, not PandaProbe's product
     of sessions × metrics; signal_weights carry over. Failed signals are recomputed there,
     successful ones reused."""
-    return await runs.retry_run(
-        session, project_id, run_id, SESSION, settings=settings, queue=queue
-    )
+    return await runs.retry_run(db, project_id, run_id, SESSION, settings=settings, queue=queue)

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, case, func, literal_column, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sightline.kit.statuses import TraceStatus
 from sightline.traces.filters import Granularity, Page, Window
 from sightline.traces.repository import S, T
 
@@ -28,8 +29,8 @@ def _literal(text: str) -> ColumnElement[Any]:
     return literal_column(f"'{text}'")
 
 
-def _bucket(session: AsyncSession, column: Any, granularity: Granularity) -> ColumnElement[Any]:
-    if session.get_bind().dialect.name == "postgresql":
+def _bucket(db: AsyncSession, column: Any, granularity: Granularity) -> ColumnElement[Any]:
+    if db.get_bind().dialect.name == "postgresql":
         # In UTC whatever the connection's TimeZone; date_trunc's weeks start on Monday.
         return func.date_trunc(_literal(granularity.value), func.timezone(_literal("UTC"), column))
     fmt, *modifiers = _SQLITE_BUCKETS[granularity]
@@ -42,14 +43,14 @@ def as_utc(value: datetime | str) -> datetime:
 
 
 async def trace_points(
-    session: AsyncSession, project_id: uuid.UUID, window: Window
+    db: AsyncSession, project_id: uuid.UUID, window: Window
 ) -> list[Row[tuple[datetime, str, float | None]]]:
     stmt = select(T.started_at, T.status, T.latency_ms).where(
         T.project_id == project_id,
         T.started_at >= window.started_after,
         T.started_at < window.started_before,
     )
-    return list((await session.execute(stmt)).tuples())
+    return list((await db.execute(stmt)).tuples())
 
 
 def _span_window(project_id: uuid.UUID, window: Window) -> list[ColumnElement[bool]]:
@@ -61,10 +62,10 @@ def _span_window(project_id: uuid.UUID, window: Window) -> list[ColumnElement[bo
 
 
 async def usage_buckets(
-    session: AsyncSession, project_id: uuid.UUID, window: Window
+    db: AsyncSession, project_id: uuid.UUID, window: Window
 ) -> list[tuple[datetime, int, int, float]]:
     """(bucket, prompt_tokens, completion_tokens, cost) over spans, by span start."""
-    bucket = _bucket(session, S.started_at, window.granularity).label("bucket")
+    bucket = _bucket(db, S.started_at, window.granularity).label("bucket")
     stmt = (
         select(
             bucket,
@@ -77,13 +78,12 @@ async def usage_buckets(
         .order_by(bucket)
     )
     return [
-        (as_utc(row[0]), int(row[1]), int(row[2]), float(row[3]))
-        for row in await session.execute(stmt)
+        (as_utc(row[0]), int(row[1]), int(row[2]), float(row[3])) for row in await db.execute(stmt)
     ]
 
 
 async def top_models(
-    session: AsyncSession, project_id: uuid.UUID, window: Window, limit: int = 10
+    db: AsyncSession, project_id: uuid.UUID, window: Window, limit: int = 10
 ) -> list[Row[tuple[str, int, int, float]]]:
     calls = func.count()
     stmt = (
@@ -98,11 +98,11 @@ async def top_models(
         .order_by(calls.desc(), S.model)
         .limit(limit)
     )
-    return list((await session.execute(stmt)).tuples())
+    return list((await db.execute(stmt)).tuples())
 
 
 async def list_users(
-    session: AsyncSession, project_id: uuid.UUID, page: Page
+    db: AsyncSession, project_id: uuid.UUID, page: Page
 ) -> tuple[list[Row[tuple[str, int, datetime, datetime, int]]], int]:
     conditions = [T.project_id == project_id, T.user_id.is_not(None)]
     last_seen = func.max(T.started_at)
@@ -112,7 +112,7 @@ async def list_users(
             func.count(),
             func.min(T.started_at),
             last_seen,
-            func.sum(case((T.status == "ERROR", 1), else_=0)),
+            func.sum(case((T.status == TraceStatus.ERROR, 1), else_=0)),
         )
         .where(*conditions)
         .group_by(T.user_id)
@@ -120,6 +120,6 @@ async def list_users(
         .limit(page.limit)
         .offset(page.offset)
     )
-    rows = list((await session.execute(stmt)).tuples())
-    total = await session.execute(select(func.count(func.distinct(T.user_id))).where(*conditions))
+    rows = list((await db.execute(stmt)).tuples())
+    total = await db.execute(select(func.count(func.distinct(T.user_id))).where(*conditions))
     return rows, int(total.scalar_one())

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sightline.identity.schemas import Scope
 from sightline.kit.pagination import Page
+from sightline.kit.statuses import TraceStatus
 from sightline.traces.analytics import repository as analytics_repo
 from sightline.traces.analytics.schemas import (
     AnalyticsBucket,
@@ -49,16 +50,14 @@ def percentile(ordered: Sequence[float], fraction: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-async def _trace_buckets(
-    session: AsyncSession, scope: Scope, window: Window
-) -> list[AnalyticsBucket]:
-    points = await analytics_repo.trace_points(session, scope.project_id, window)
+async def _trace_buckets(db: AsyncSession, scope: Scope, window: Window) -> list[AnalyticsBucket]:
+    points = await analytics_repo.trace_points(db, scope.project_id, window)
     counts: dict[datetime, list[int]] = defaultdict(lambda: [0, 0])
     latencies: dict[datetime, list[float]] = defaultdict(list)
     for started_at, status, latency in points:
         start = bucket_start(started_at, window.granularity)
         counts[start][0] += 1
-        counts[start][1] += status == "ERROR"
+        counts[start][1] += status == TraceStatus.ERROR
         if latency is not None:  # open traces have no latency
             latencies[start].append(latency)
     buckets = []
@@ -79,17 +78,17 @@ async def _trace_buckets(
 
 
 async def trace_analytics(
-    session: AsyncSession, scope: Scope, metric: AnalyticsMetric, window: Window
+    db: AsyncSession, scope: Scope, metric: AnalyticsMetric, window: Window
 ) -> Analytics:
     if metric in (AnalyticsMetric.volume, AnalyticsMetric.errors, AnalyticsMetric.latency):
-        return await _trace_buckets(session, scope, window)
+        return await _trace_buckets(db, scope, window)
     if metric is AnalyticsMetric.models:
-        rows = await analytics_repo.top_models(session, scope.project_id, window)
+        rows = await analytics_repo.top_models(db, scope.project_id, window)
         return [
             TopModel(model=m, call_count=calls, total_tokens=int(tokens), total_cost=float(cost))
             for m, calls, tokens, cost in rows
         ]
-    usage = await analytics_repo.usage_buckets(session, scope.project_id, window)
+    usage = await analytics_repo.usage_buckets(db, scope.project_id, window)
     return [
         TokenCostBucket(
             bucket=start.isoformat(),
@@ -102,8 +101,8 @@ async def trace_analytics(
     ]
 
 
-async def list_users(session: AsyncSession, scope: Scope, page: PageParams) -> Page[UserSummary]:
-    rows, total = await analytics_repo.list_users(session, scope.project_id, page)
+async def list_users(db: AsyncSession, scope: Scope, page: PageParams) -> Page[UserSummary]:
+    rows, total = await analytics_repo.list_users(db, scope.project_id, page)
     items = [
         UserSummary(
             user_id=user_id,

@@ -21,13 +21,13 @@ R = TypeVar("R")
 
 
 async def run_sync(
-    session: AsyncSession,
+    db: AsyncSession,
     fn: Callable[Concatenate[Connection, P], R],
     *args: P.args,
     **kwargs: P.kwargs,
 ) -> R:
     """Runs a synchronous write function on the session's connection and transaction."""
-    connection = await session.connection()
+    connection = await db.connection()
     return await connection.run_sync(fn, *args, **kwargs)
 
 

@@ -13,12 +13,13 @@ from sqlalchemy.engine import Row, RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sightline.db.models import SessionScore
+from sightline.kit.statuses import TraceStatus
 from sightline.traces.filters import Page, SessionFilters, SessionSortBy, SortOrder
 from sightline.traces.repository import T, tag_filter, trace_table
 
 _score_table = cast(Table, SessionScore.__table__)
 
-_has_error = func.max(case((T.status == "ERROR", 1), else_=0))
+_has_error = func.max(case((T.status == TraceStatus.ERROR, 1), else_=0))
 _trace_count = func.count()
 _latency = func.sum(T.latency_ms)
 _cost = func.coalesce(func.sum(T.total_cost), 0.0)
@@ -70,7 +71,7 @@ def _grouped(conditions: Sequence[ColumnElement[bool]], has_error: bool | None) 
 
 
 async def list_sessions(
-    session: AsyncSession,
+    db: AsyncSession,
     conditions: Sequence[ColumnElement[bool]],
     has_error: bool | None,
     sort_by: SessionSortBy,
@@ -83,20 +84,20 @@ async def list_sessions(
     asc = order is SortOrder.asc
     ordering = column.asc().nulls_last() if asc else column.desc().nulls_first()
     stmt = grouped.order_by(ordering, T.session_id).limit(page.limit).offset(page.offset)
-    rows = list((await session.execute(stmt)).mappings())
-    total = await session.execute(select(func.count()).select_from(grouped.subquery()))
+    rows = list((await db.execute(stmt)).mappings())
+    total = await db.execute(select(func.count()).select_from(grouped.subquery()))
     return rows, int(total.scalar_one())
 
 
 async def get_summary(
-    session: AsyncSession, project_id: uuid.UUID, session_id: str
+    db: AsyncSession, project_id: uuid.UUID, session_id: str
 ) -> RowMapping | None:
     conditions = [T.project_id == project_id, T.session_id == session_id]
-    return (await session.execute(_grouped(conditions, None))).mappings().one_or_none()
+    return (await db.execute(_grouped(conditions, None))).mappings().one_or_none()
 
 
 async def list_members(
-    session: AsyncSession, conditions: Sequence[ColumnElement[bool]], session_ids: Sequence[str]
+    db: AsyncSession, conditions: Sequence[ColumnElement[bool]], session_ids: Sequence[str]
 ) -> list[Row[tuple[str, str | None, list[str]]]]:
     """(session_id, user_id, tags) of the matching traces, oldest first, for the
     per-session user_id (earliest trace that has one) and tag union."""
@@ -105,11 +106,11 @@ async def list_members(
         .where(*conditions, T.session_id.in_(session_ids))
         .order_by(T.session_id, T.started_at, T.trace_id)
     )
-    return list((await session.execute(stmt)).tuples())
+    return list((await db.execute(stmt)).tuples())
 
 
 async def list_session_traces(
-    session: AsyncSession, project_id: uuid.UUID, session_id: str, page: Page
+    db: AsyncSession, project_id: uuid.UUID, session_id: str, page: Page
 ) -> list[RowMapping]:
     stmt = (
         select(trace_table)
@@ -118,16 +119,16 @@ async def list_session_traces(
         .limit(page.limit)
         .offset(page.offset)
     )
-    return list((await session.execute(stmt)).mappings())
+    return list((await db.execute(stmt)).mappings())
 
 
-async def delete_session(session: AsyncSession, project_id: uuid.UUID, session_id: str) -> int:
+async def delete_session(db: AsyncSession, project_id: uuid.UUID, session_id: str) -> int:
     """Deletes the traces (cascading to spans, tags, trace scores) and the session's scores,
     which PandaProbe leaves behind as orphans."""
-    result = await session.execute(
+    result = await db.execute(
         delete(trace_table).where(T.project_id == project_id, T.session_id == session_id)
     )
-    await session.execute(
+    await db.execute(
         delete(_score_table).where(
             _score_table.c.project_id == project_id, _score_table.c.session_id == session_id
         )
@@ -136,7 +137,7 @@ async def delete_session(session: AsyncSession, project_id: uuid.UUID, session_i
 
 
 async def sessions_in_window(
-    session: AsyncSession, project_id: uuid.UUID, after: datetime, before: datetime
+    db: AsyncSession, project_id: uuid.UUID, after: datetime, before: datetime
 ) -> list[Row[tuple[datetime, int, float | None]]]:
     """(first trace time, trace count, summed latency) per session, from the window's traces."""
     stmt = (
@@ -149,4 +150,4 @@ async def sessions_in_window(
         )
         .group_by(T.session_id)
     )
-    return list((await session.execute(stmt)).tuples())
+    return list((await db.execute(stmt)).tuples())

@@ -52,7 +52,7 @@ def _summary(row: Mapping[Any, Any], user_id: str | None, tags: list[str]) -> di
 
 
 async def list_sessions(
-    session: AsyncSession,
+    db: AsyncSession,
     scope: Scope,
     filters: f.SessionFilters,
     sort_by: f.SessionSortBy,
@@ -61,47 +61,45 @@ async def list_sessions(
 ) -> Page[SessionSummary]:
     conditions = sessions_repo.session_conditions(scope.project_id, filters)
     rows, total = await sessions_repo.list_sessions(
-        session, conditions, filters.has_error, sort_by, order, page
+        db, conditions, filters.has_error, sort_by, order, page
     )
     members = _members_by_session(
-        await sessions_repo.list_members(session, conditions, [r["session_id"] for r in rows])
+        await sessions_repo.list_members(db, conditions, [r["session_id"] for r in rows])
     )
     items = [SessionSummary(**_summary(r, *members.get(r["session_id"], (None, [])))) for r in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 async def get_session(
-    session: AsyncSession, scope: Scope, session_id: str, page: f.Page
+    db: AsyncSession, scope: Scope, session_id: str, page: f.Page
 ) -> SessionDetail:
-    row = await sessions_repo.get_summary(session, scope.project_id, session_id)
+    row = await sessions_repo.get_summary(db, scope.project_id, session_id)
     if row is None:
         raise _not_found(session_id)
     conditions = sessions_repo.session_conditions(scope.project_id, f.SessionFilters())
-    members = _members_by_session(
-        await sessions_repo.list_members(session, conditions, [session_id])
-    )
-    traces = await sessions_repo.list_session_traces(session, scope.project_id, session_id, page)
-    spans = await repo.list_spans(session, [t["trace_id"] for t in traces])
+    members = _members_by_session(await sessions_repo.list_members(db, conditions, [session_id]))
+    traces = await sessions_repo.list_session_traces(db, scope.project_id, session_id, page)
+    spans = await repo.list_spans(db, [t["trace_id"] for t in traces])
     return SessionDetail(
         **_summary(row, *members.get(session_id, (None, []))),
         traces=[trace_read(t, spans[t["trace_id"]]) for t in traces],
     )
 
 
-async def delete_session(session: AsyncSession, scope: Scope, session_id: str) -> int:
-    deleted = await sessions_repo.delete_session(session, scope.project_id, session_id)
+async def delete_session(db: AsyncSession, scope: Scope, session_id: str) -> int:
+    deleted = await sessions_repo.delete_session(db, scope.project_id, session_id)
     if deleted == 0:
         raise _not_found(session_id)
     return deleted
 
 
 async def session_analytics(
-    session: AsyncSession, scope: Scope, window: f.Window
+    db: AsyncSession, scope: Scope, window: f.Window
 ) -> list[SessionBucket]:
     """Sessions built from the window's traces, bucketed by their first trace's start;
     a session's duration is the sum of its trace latencies."""
     rows = await sessions_repo.sessions_in_window(
-        session, scope.project_id, window.started_after, window.started_before
+        db, scope.project_id, window.started_after, window.started_before
     )
     buckets: dict[Any, list[tuple[int, float | None]]] = defaultdict(list)
     for first_at, count, latency in rows:

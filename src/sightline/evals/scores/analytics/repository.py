@@ -14,40 +14,39 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sightline.db.models import SessionScore, TraceScore
 from sightline.db.session import dialect_of
 from sightline.evals.scores.repository import ScoreFilter, session_score_query
+from sightline.kit.statuses import ScoreDataType, ScoreStatus
 
 
 def _numeric_value() -> ColumnElement[float]:
     return sql_cast(TraceScore.value, Float)
 
 
-async def summary_counts(
-    session: AsyncSession, project_id: uuid.UUID, where: ScoreFilter
-) -> list[Any]:
+async def summary_counts(db: AsyncSession, project_id: uuid.UUID, where: ScoreFilter) -> list[Any]:
     """Per name: SUCCESS and FAILED counts and the newest created_at (any status)."""
     stmt = (
         select(
             TraceScore.name,
-            func.count().filter(TraceScore.status == "SUCCESS").label("success_count"),
-            func.count().filter(TraceScore.status == "FAILED").label("failed_count"),
+            func.count().filter(TraceScore.status == ScoreStatus.SUCCESS).label("success_count"),
+            func.count().filter(TraceScore.status == ScoreStatus.FAILED).label("failed_count"),
             func.max(TraceScore.created_at).label("latest_score_at"),
         )
         .where(*where.clauses(project_id))
         .group_by(TraceScore.name)
         .order_by(TraceScore.name)
     )
-    return list((await session.execute(stmt)).all())
+    return list((await db.execute(stmt)).all())
 
 
 async def numeric_histogram(
-    session: AsyncSession, project_id: uuid.UUID, where: ScoreFilter
+    db: AsyncSession, project_id: uuid.UUID, where: ScoreFilter
 ) -> list[tuple[str, float, int]]:
     """(name, value, count) over NUMERIC SUCCESS scores, grouped by distinct value: automated
     values are rounded to 4 places, so this stays small while giving exact medians and
     histograms on both databases (SQLite has neither percentile_cont nor width_bucket)."""
     clauses = [
         *where.clauses(project_id),
-        TraceScore.data_type == "NUMERIC",
-        TraceScore.status == "SUCCESS",
+        TraceScore.data_type == ScoreDataType.NUMERIC,
+        TraceScore.status == ScoreStatus.SUCCESS,
         TraceScore.value.is_not(None),
     ]
     stmt = (
@@ -55,19 +54,19 @@ async def numeric_histogram(
         .where(*clauses)
         .group_by(TraceScore.name, _numeric_value())
     )
-    return [(r.name, float(r.v), int(r.n)) for r in (await session.execute(stmt)).all()]
+    return [(r.name, float(r.v), int(r.n)) for r in (await db.execute(stmt)).all()]
 
 
 async def trend_rows(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     where: ScoreFilter,
     bucket: ColumnElement[Any],
 ) -> list[Any]:
     clauses = [
         *where.clauses(project_id),
-        TraceScore.data_type == "NUMERIC",
-        TraceScore.status == "SUCCESS",
+        TraceScore.data_type == ScoreDataType.NUMERIC,
+        TraceScore.status == ScoreStatus.SUCCESS,
         TraceScore.value.is_not(None),
     ]
     stmt = (
@@ -80,12 +79,12 @@ async def trend_rows(
         .group_by(bucket)
         .order_by(bucket)
     )
-    return list((await session.execute(stmt)).all())
+    return list((await db.execute(stmt)).all())
 
 
-def time_bucket(session: AsyncSession, granularity: str) -> ColumnElement[Any]:
+def time_bucket(db: AsyncSession, granularity: str) -> ColumnElement[Any]:
     column = TraceScore.created_at
-    if dialect_of(session) == "postgresql":
+    if dialect_of(db) == "postgresql":
         # Truncate in UTC whatever the server's TimeZone setting is.
         return func.date_trunc(granularity, func.timezone("UTC", column))
     if granularity == "hour":
@@ -96,7 +95,7 @@ def time_bucket(session: AsyncSession, granularity: str) -> ColumnElement[Any]:
 
 
 async def list_session_score_rows(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     *,
     name: str | None = None,
@@ -109,5 +108,5 @@ async def list_session_score_rows(
     query = session_score_query(
         project_id, name=name, session_id=session_id, date_from=date_from, date_to=date_to
     )
-    rows = await session.scalars(query.order_by(SessionScore.created_at, SessionScore.id))
+    rows = await db.scalars(query.order_by(SessionScore.created_at, SessionScore.id))
     return list(rows.all())

@@ -31,6 +31,7 @@ from sightline.evals.scores.analytics.schemas import (
     SortOrder,
 )
 from sightline.evals.scores.repository import ScoreFilter
+from sightline.kit.statuses import ScoreDataType, ScoreStatus
 
 # -- trace scores -----------------------------------------------------------------------
 
@@ -52,13 +53,13 @@ def _median(histogram: list[tuple[float, int]]) -> float | None:
 
 
 async def trace_summary(
-    session: AsyncSession, project_id: uuid.UUID, where: ScoreFilter
+    db: AsyncSession, project_id: uuid.UUID, where: ScoreFilter
 ) -> list[ScoreSummary]:
     values: dict[str, list[tuple[float, int]]] = defaultdict(list)
-    for name, value, count in await repo.numeric_histogram(session, project_id, where):
+    for name, value, count in await repo.numeric_histogram(db, project_id, where):
         values[name].append((value, count))
     rows = []
-    for row in await repo.summary_counts(session, project_id, where):
+    for row in await repo.summary_counts(db, project_id, where):
         histogram = sorted(values.get(row.name, []))
         count = sum(n for _, n in histogram)
         rows.append(
@@ -86,10 +87,10 @@ def _bucket_time(value: Any) -> datetime | None:
 
 
 async def trace_trend(
-    session: AsyncSession, project_id: uuid.UUID, where: ScoreFilter, granularity: str
+    db: AsyncSession, project_id: uuid.UUID, where: ScoreFilter, granularity: str
 ) -> list[ScoreTrendPoint]:
-    bucket = repo.time_bucket(session, granularity)
-    rows = await repo.trend_rows(session, project_id, where, bucket)
+    bucket = repo.time_bucket(db, granularity)
+    rows = await repo.trend_rows(db, project_id, where, bucket)
     assert where.name is not None
     return [
         ScoreTrendPoint(
@@ -103,10 +104,10 @@ async def trace_trend(
 
 
 async def trace_distribution(
-    session: AsyncSession, project_id: uuid.UUID, where: ScoreFilter, buckets: int
+    db: AsyncSession, project_id: uuid.UUID, where: ScoreFilter, buckets: int
 ) -> list[ScoreDistributionBucket]:
     counts: dict[int, int] = defaultdict(int)
-    for _, value, count in await repo.numeric_histogram(session, project_id, where):
+    for _, value, count in await repo.numeric_histogram(db, project_id, where):
         clamped = min(1.0, max(0.0, value))
         # The epsilon keeps 0.3 * 10 = 2.9999999999999996 in bucket 4 ([0.3, 0.4)).
         counts[min(buckets, math.floor(clamped * buckets + 1e-9) + 1)] += count
@@ -125,7 +126,7 @@ async def trace_distribution(
 
 
 def _session_value(score: SessionScore) -> float | None:
-    if score.data_type != "NUMERIC" or score.value is None:
+    if score.data_type != ScoreDataType.NUMERIC or score.value is None:
         return None
     try:
         value = float(score.value)
@@ -135,19 +136,19 @@ def _session_value(score: SessionScore) -> float | None:
 
 
 def _successful_values(scores: list[SessionScore]) -> list[float]:
-    values = (_session_value(s) for s in scores if s.status == "SUCCESS")
+    values = (_session_value(s) for s in scores if s.status == ScoreStatus.SUCCESS)
     return [v for v in values if v is not None]
 
 
 async def session_summary(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     date_from: datetime | None,
     date_to: datetime | None,
 ) -> list[ScoreSummary]:
     by_name: dict[str, list[SessionScore]] = defaultdict(list)
     for score in await repo.list_session_score_rows(
-        session, project_id, date_from=date_from, date_to=date_to
+        db, project_id, date_from=date_from, date_to=date_to
     ):
         by_name[score.name].append(score)
     rows = []
@@ -161,8 +162,8 @@ async def session_summary(
                 min_score=min(values) if values else None,
                 max_score=max(values) if values else None,
                 median_score=round(statistics.median(values), 4) if values else None,
-                success_count=sum(1 for s in scores if s.status == "SUCCESS"),
-                failed_count=sum(1 for s in scores if s.status == "FAILED"),
+                success_count=sum(1 for s in scores if s.status == ScoreStatus.SUCCESS),
+                failed_count=sum(1 for s in scores if s.status == ScoreStatus.FAILED),
                 latest_score_at=max(s.created_at for s in scores),
             )
         )
@@ -180,7 +181,7 @@ def _bucket_start(at: datetime, granularity: Granularity) -> datetime:
 
 
 async def session_trend(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     metric_name: str,
     date_from: datetime | None,
@@ -189,10 +190,10 @@ async def session_trend(
 ) -> list[ScoreTrendPoint]:
     buckets: dict[datetime, list[float]] = defaultdict(list)
     rows = await repo.list_session_score_rows(
-        session, project_id, name=metric_name, date_from=date_from, date_to=date_to
+        db, project_id, name=metric_name, date_from=date_from, date_to=date_to
     )
     for score in rows:
-        value = _session_value(score) if score.status == "SUCCESS" else None
+        value = _session_value(score) if score.status == ScoreStatus.SUCCESS else None
         if value is not None:
             buckets[_bucket_start(score.created_at, granularity)].append(value)
     return [
@@ -213,7 +214,7 @@ def _bucket_index(value: float, buckets: int) -> int:
 
 
 async def session_distribution(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     metric_name: str,
     date_from: datetime | None,
@@ -221,7 +222,7 @@ async def session_distribution(
     buckets: int,
 ) -> list[ScoreDistributionBucket]:
     rows = await repo.list_session_score_rows(
-        session, project_id, name=metric_name, date_from=date_from, date_to=date_to
+        db, project_id, name=metric_name, date_from=date_from, date_to=date_to
     )
     counts: dict[int, int] = defaultdict(int)
     for value in _successful_values(rows):
@@ -238,7 +239,7 @@ async def session_distribution(
 
 
 async def session_history(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     session_id: str,
     metric_name: str | None,
@@ -246,9 +247,9 @@ async def session_history(
 ) -> list[SessionHistoryPoint]:
     """The newest ``limit`` NUMERIC scores (any status) of a session, oldest first."""
     rows = await repo.list_session_score_rows(
-        session, project_id, name=metric_name, session_id=session_id
+        db, project_id, name=metric_name, session_id=session_id
     )
-    newest = [s for s in rows if s.data_type == "NUMERIC"][-limit:]
+    newest = [s for s in rows if s.data_type == ScoreDataType.NUMERIC][-limit:]
     return [
         SessionHistoryPoint(
             metric_name=s.name,
@@ -262,7 +263,7 @@ async def session_history(
 
 
 async def session_comparison(
-    session: AsyncSession,
+    db: AsyncSession,
     project_id: uuid.UUID,
     metric_name: str,
     sort_order: SortOrder,
@@ -271,8 +272,8 @@ async def session_comparison(
 ) -> tuple[list[SessionComparisonItem], int]:
     """Each session's latest NUMERIC+SUCCESS score, sorted by score then session_id."""
     latest: dict[str, tuple[SessionScore, float]] = {}
-    for score in await repo.list_session_score_rows(session, project_id, name=metric_name):
-        value = _session_value(score) if score.status == "SUCCESS" else None
+    for score in await repo.list_session_score_rows(db, project_id, name=metric_name):
+        value = _session_value(score) if score.status == ScoreStatus.SUCCESS else None
         if value is not None:
             latest[score.session_id] = (score, value)  # rows are oldest first
     ordered = sorted(latest.items(), key=lambda item: item[0])
