@@ -1,11 +1,32 @@
-"""Sightline's evaluation engine: pure (no web framework, no database), driven by the executor.
+"""Sightline's evaluation engine. It imports nothing from FastAPI routes or the web layer.
 
-Public interface
-----------------
-Inputs (``sightline.engine.model``)
-    ``TraceView`` / ``SpanView``: frozen dataclasses the executor builds from DB rows
-    (tz-aware datetimes; span order does not matter, the tree comes from parent_span_id).
+Two halves:
 
+- **Pure** (no database, no web): ``views`` (``TraceView`` / ``SpanView``, frozen
+  dataclasses built from rows; span order does not matter, the tree comes from
+  parent_span_id), ``render`` (the budgeted rendering of a trace for a judge), ``metrics``
+  (the Metric interface, an explicit registry, one module per metric), ``judge`` (the
+  ``JudgeClient`` interface, its LiteLLM implementation, the retry taxonomy, in-memory
+  caches, model names and prices in ``judge.catalog``), ``limits`` (concurrency and rate
+  limits), ``budget`` and ``errors``.
+- **Execution** (reads and writes rows through repositories and ``db``): ``executor``
+  (claim work → evaluate → upsert scores; it builds the table of target evaluators itself,
+  ``executor.target_evaluators()``), ``run_execution`` (one run's lanes, writer, leases),
+  ``run_outcome``, ``targets`` (the ``TargetEvaluator`` interface), ``trace.evaluator`` and
+  ``session.evaluator`` (the two target types), ``judge.db_cache`` (the durable judge cache,
+  SQL in ``judge.repository``), ``queue`` (the ``JobQueue`` interface, in-process queue) and
+  ``worker`` (executor + queue for one process).
+
+What a worker process must load, and nothing more: ``sightline.config.Settings``,
+``sightline.db.engine.create_engine``, ``sightline.db.session.make_session_factory`` and
+``sightline.engine.worker.EvalWorker``. Through them come the repositories the engine reads
+(``evals.runs``, ``evals.scores``, ``evals.sessions``, ``traces``) and every target type;
+no route module, ``sightline.app``, ``sightline.serving`` or ``sightline.dependencies`` is
+imported, and nothing needs to be imported for its side effects
+(tests/engine/runs/test_worker_process.py runs a SESSION run that way).
+
+Using the pure half
+-------------------
 Judge (``sightline.engine.judge``)
     ``warm_up()``: import LiteLLM now; the server calls it in a background thread at start-up
     (nothing in the engine imports LiteLLM at module import time).
