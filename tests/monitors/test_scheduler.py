@@ -17,10 +17,10 @@ from sightline.db.types import utcnow
 from sightline.monitors.scheduler import TickReport
 from tests.conftest import Tenant
 from tests.evals.factories import agent_trace, create_traces, wait_for_run
+from tests.evals.sessions.helpers import post_session
 from tests.fakes.openai_server import FakeJudgeServer
 from tests.monitors.clock import Clock, pause_other_monitors, scheduler_for
 from tests.monitors.test_monitor_api import BASE, create
-from tests.evals.sessions.helpers import post_session
 
 
 def claims(reports: list[TickReport], monitor_id: str) -> int:

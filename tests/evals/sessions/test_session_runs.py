@@ -8,8 +8,8 @@ import httpx
 
 from tests.conftest import Tenant
 from tests.evals.factories import create_traces, wait_for_run
-from tests.fakes.openai_server import FakeJudgeServer, Reply
 from tests.evals.sessions.helpers import T0, post_session
+from tests.fakes.openai_server import FakeJudgeServer, Reply
 
 METRICS = ["agent_reliability", "agent_consistency"]
 SIGNALS = {"confidence", "coherence", "loop_detection", "tool_correctness"}

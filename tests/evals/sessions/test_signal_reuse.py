@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 
 from tests.conftest import Tenant
-from tests.fakes.openai_server import FakeJudgeServer
 from tests.evals.sessions.helpers import post_session
 from tests.evals.sessions.test_session_runs import run_batch
+from tests.fakes.openai_server import FakeJudgeServer
 
 
 async def test_only_automated_scores_of_the_same_model_are_reused(
