@@ -118,9 +118,22 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
-            return self.database_url
+            return _with_async_driver(self.database_url)
         return f"sqlite+aiosqlite:///{(self.data_dir / 'sightline.db').resolve()}"
 
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+
+# The drivers Sightline ships; a URL written without one (as most tools print it) gets it.
+_ASYNC_DRIVERS = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+
+
+def _with_async_driver(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    return f"{_ASYNC_DRIVERS[scheme]}{sep}{rest}" if sep and scheme in _ASYNC_DRIVERS else url
