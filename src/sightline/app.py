@@ -18,6 +18,8 @@ from sightline.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from sightline.monitors import routes as monitor_routes
 from sightline.serving import lifespan
 from sightline.traces import routes as trace_routes
+from sightline.web import docs as api_docs
+from sightline.web.static import STATIC_NAME, STATIC_PATH, static_files
 
 ROUTERS = (
     health.router,
@@ -27,6 +29,7 @@ ROUTERS = (
     score_analytics_routes.router,
     session_run_routes.router,
     monitor_routes.router,
+    api_docs.router,
 )
 
 
@@ -37,6 +40,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         lifespan=lifespan,
         default_response_class=ORJSONResponse,
+        # Served by web/docs.py from vendored assets instead of FastAPI's CDN-backed pages.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -60,4 +66,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     for router in ROUTERS:
         app.include_router(router)
+    app.mount(STATIC_PATH, static_files(), name=STATIC_NAME)
     return app

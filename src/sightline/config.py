@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Where the `sightline eval` client finds the server when --endpoint is not given, first set
+# wins: Sightline's own name, then the PandaProbe SDK's, which the quickstart has users export.
+CLI_ENDPOINT_ENV_VARS = ("SIGHTLINE_ENDPOINT", "PANDAPROBE_ENDPOINT")
+
+
+def first_set_env_var(names: Sequence[str]) -> str | None:
+    """The first of ``names`` with a non-empty value: the rule Click applies to an option's
+    list of env vars (Click reads the value), so the CLI can say which one it came from."""
+    return next((name for name in names if os.environ.get(name)), None)
 
 
 class JudgeSettings(BaseModel):

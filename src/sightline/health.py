@@ -1,23 +1,61 @@
+"""GET /health and /, and the judge's state as a user means it: can an evaluation run be
+started with the default judge model (`judge_status`, also what `sightline serve` warns
+about at start-up)."""
+
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 
 from sightline import __version__
+from sightline.config import Settings
 from sightline.db.types import utcnow
+from sightline.engine.judge.catalog import resolve_model
+from sightline.errors import DomainValidationError
+from sightline.evals.runs.providers import check_judge_model
 
 router = APIRouter(tags=["health"])
 
 
+@dataclass(frozen=True, slots=True)
+class JudgeStatus:
+    model: str  # the default judge model, resolved as a run without `model` would use it
+    configured: bool
+    problem: str | None  # what is missing and how to fix it; None when configured
+
+
+def judge_status(settings: Settings) -> JudgeStatus:
+    """Whether a run with the default judge model would be accepted: the very check run
+    creation applies (credentials in the provider's env vars, SIGHTLINE_JUDGE_API_KEY /
+    SIGHTLINE_JUDGE_API_BASE, or a keyless local provider), so the two never disagree."""
+    model = resolve_model(settings.judge_settings.model)
+    try:
+        check_judge_model(settings, None)
+    except DomainValidationError as exc:
+        return JudgeStatus(model, configured=False, problem=exc.detail)
+    return JudgeStatus(model, configured=True, problem=None)
+
+
 @router.get("/health")
 async def health(request: Request) -> dict[str, Any]:
+    worker = request.app.state.eval_worker
+    # Read per request: the check is a few dict and env lookups.
+    judge = judge_status(request.app.state.settings)
     return {
         "status": "healthy",
         "version": __version__,
         "environment": request.app.state.settings.environment,
         "timestamp": utcnow().isoformat(),
-        "judge_ready": request.app.state.eval_worker.judge_ready,
+        # Kept for existing clients: "LiteLLM is no longer loading", not "runs can start".
+        "judge_ready": worker.judge_ready,
+        "judge": {
+            "loaded": worker.judge_loaded,
+            "configured": judge.configured,
+            "model": judge.model,
+            "message": judge.problem,
+        },
     }
 
 

@@ -7,8 +7,12 @@ exactly as the README's quickstart. Prints the IDs of the traces it produced as 
 from __future__ import annotations
 
 import json
+import os
 
 import pandaprobe
+from openai import OpenAI
+from openai.types.chat import ChatCompletionMessageParam
+from pandaprobe.wrappers import wrap_openai
 
 
 @pandaprobe.span(kind="TOOL", name="search_docs")
@@ -27,9 +31,23 @@ def agent(question: str) -> dict[str, object]:
     return call_llm(question, context)
 
 
+def ask_openai(base_url: str) -> str:
+    """A wrapped OpenAI client (the fake server): its LLM span has tokens but no cost."""
+    client = wrap_openai(OpenAI(api_key="sk-fake", base_url=base_url))
+    question: list[ChatCompletionMessageParam] = [
+        {"role": "user", "content": "what does sightline cost?"}
+    ]
+    with pandaprobe.start_trace("openai-call", input={"messages": question}) as call:
+        answer = client.chat.completions.create(model="gpt-4o-mini", messages=question)
+        reply = {"role": "assistant", "content": answer.choices[0].message.content}
+        call.set_output({"messages": [reply]})
+        return str(call.trace_id)
+
+
 def main() -> None:
     ids: dict[str, str] = {}
     agent("how do I reset my password?")
+    ids["openai_trace"] = ask_openai(os.environ["FAKE_OPENAI_BASE_URL"])
 
     with (
         pandaprobe.session("conv-42"),

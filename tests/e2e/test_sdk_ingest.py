@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.fakes.openai_server import FakeJudgeServer
+from tests.support.prices import expected_cost
 from tests.support.server import running_server
 
 pytestmark = pytest.mark.slow
@@ -20,9 +22,10 @@ API_KEY = "sk_sl_" + "ab" * 32
 HEADERS = {"X-API-Key": API_KEY, "X-Project-Name": "e2e-project"}
 
 
-def _run_agent(base_url: str) -> dict[str, str]:
+def _run_agent(base_url: str, openai_url: str) -> dict[str, str]:
     env = {
         **os.environ,
+        "FAKE_OPENAI_BASE_URL": openai_url,
         "PANDAPROBE_ENDPOINT": base_url,
         "PANDAPROBE_API_KEY": API_KEY,
         "PANDAPROBE_PROJECT_NAME": "e2e-project",
@@ -47,11 +50,11 @@ def _wait_for_traces(base_url: str, count: int) -> list[dict[str, object]]:
 
 def test_sdk_traces_arrive_intact(tmp_path: Path) -> None:
     env = {"SIGHTLINE_INIT_ORG": "e2e", "SIGHTLINE_INIT_API_KEY": API_KEY}
-    with running_server(tmp_path / "data", env) as server:
-        ids = _run_agent(server.base_url)
-        items = _wait_for_traces(server.base_url, 3)
+    with running_server(tmp_path / "data", env) as server, FakeJudgeServer() as openai:
+        ids = _run_agent(server.base_url, openai.url)
+        items = _wait_for_traces(server.base_url, 4)
         by_name = {item["name"]: item for item in items}
-        assert set(by_name) == {"support-agent", "chat-turn", "failing-agent"}
+        assert set(by_name) == {"support-agent", "chat-turn", "failing-agent", "openai-call"}
 
         decorated = httpx.get(
             f"{server.base_url}/traces/{by_name['support-agent']['trace_id']}", headers=HEADERS
@@ -72,6 +75,21 @@ def test_sdk_traces_arrive_intact(tmp_path: Path) -> None:
         [turn] = session["traces"]
         assert turn["trace_id"] == ids["session_trace"]
         assert turn["output"] == {"messages": [{"role": "assistant", "content": "hello!"}]}
+
+        # wrap_openai sends model and tokens but no cost: the server prices the span.
+        wrapped = httpx.get(
+            f"{server.base_url}/traces/{ids['openai_trace']}", headers=HEADERS
+        ).json()
+        [call] = wrapped["spans"]
+        assert (call["kind"], call["model"], call["cost_source"]) == (
+            "LLM",
+            "gpt-4o-mini",
+            "price_map",
+        )
+        usage = call["token_usage"]
+        cost = expected_cost("gpt-4o-mini", usage["prompt_tokens"], usage["completion_tokens"])
+        assert call["cost"] == pytest.approx(cost)
+        assert wrapped["total_cost"] == pytest.approx(cost["total"]) and cost["total"] > 0
 
         failing = httpx.get(
             f"{server.base_url}/traces/{ids['error_trace']}", headers=HEADERS

@@ -44,6 +44,7 @@ def serve(
         k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None
     }
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    _warn_if_judge_unusable(settings)
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
@@ -58,6 +59,19 @@ def serve(
     asyncio.run(_prepare(settings))
     os.environ["SIGHTLINE_WORKERS"] = str(settings.workers)
     uvicorn.run("sightline.app:create_app", factory=True, workers=settings.workers, **options)
+
+
+def _warn_if_judge_unusable(settings: Settings) -> None:
+    """One line before the server starts, here and not in the app's lifespan, so that
+    `--workers N` prints it once rather than N times. The server still starts: traces need
+    no judge, and GET /health reports the same state (`judge.configured`)."""
+    from sightline.health import judge_status  # like create_app: only `serve` needs it
+
+    status = judge_status(settings)
+    if not status.configured:
+        typer.echo(
+            f"Judge not configured; evaluation runs will be refused. {status.problem}", err=True
+        )
 
 
 async def _prepare(settings: Settings) -> None:

@@ -27,7 +27,7 @@ class EvalWorker:
             self.executor.execute, workers=settings.eval_queue_workers
         )
         self._factory = session_factory
-        self._warm: asyncio.Task[None] | None = None
+        self._warm: asyncio.Task[bool] | None = None
 
     async def start(self) -> None:
         self._warm = asyncio.create_task(asyncio.to_thread(_warm_up_quietly))
@@ -41,8 +41,15 @@ class EvalWorker:
 
     @property
     def judge_ready(self) -> bool:
-        """Whether the judge stack (LiteLLM) is imported; runs wait for it, requests never do."""
+        """Whether the judge stack (LiteLLM) is imported; runs wait for it, requests never do.
+        Also true once the import has failed: it means "no longer loading"."""
         return self._warm is not None and self._warm.done()
+
+    @property
+    def judge_loaded(self) -> bool:
+        """Whether LiteLLM was imported successfully."""
+        warm = self._warm
+        return warm is not None and warm.done() and not warm.cancelled() and warm.result()
 
     def when_judge_ready(self, callback: Callable[[], None]) -> None:
         """Calls `callback` on the event loop once LiteLLM is imported (or failed to be)."""
@@ -56,8 +63,10 @@ class EvalWorker:
                 await self._warm
 
 
-def _warm_up_quietly() -> None:
+def _warm_up_quietly() -> bool:
     try:
         warm_up()
     except Exception:  # the first run will report a broken install; serving must go on
         logger.exception("could not import LiteLLM")
+        return False
+    return True

@@ -16,6 +16,7 @@ from sightline.db.models import EvalMonitor, EvalRun
 from sightline.engine.metrics import listed_metrics
 from sightline.engine.session.aggregation import SESSION_METRICS
 from sightline.errors import Conflict, DomainValidationError, NotFound
+from sightline.evals.runs import service as evals
 from sightline.evals.runs.schemas import EvalRunFilters
 from sightline.evals.sessions.schemas import SessionEvalRunFilters, parse_signal_weights
 from sightline.kit.statuses import MonitorStatus, TargetType
@@ -52,7 +53,7 @@ def _check_metrics(target_type: str, metrics: Sequence[str]) -> list[str]:
     unknown = [m for m in metrics if m not in known]
     if unknown:
         kind = "session metrics" if target_type == TargetType.SESSION else "metrics"
-        raise DomainValidationError(f"Unknown {kind}: {', '.join(unknown)}")
+        raise evals.unknown_metrics(unknown, known, kind=kind)
     return list(metrics)
 
 

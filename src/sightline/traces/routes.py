@@ -12,10 +12,12 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 
 from sightline.dependencies import DbDep, ScopeDep, SettingsDep
+from sightline.kit.export import EXPORT_RESPONSES, ExportFormat, FormatQuery, export_response
 from sightline.kit.pagination import Page
 from sightline.kit.types import CleanStr
 from sightline.traces import filters as f
@@ -24,6 +26,7 @@ from sightline.traces.analytics import service as analytics_service
 from sightline.traces.analytics.schemas import UserSummary
 from sightline.traces.analytics.service import Analytics
 from sightline.traces.dependencies import WriteGuardDep
+from sightline.traces.export import service as export_service
 from sightline.traces.ingest import batch
 from sightline.traces.schemas import (
     Deleted,
@@ -80,6 +83,10 @@ router = APIRouter(tags=["traces"], route_class=_Route)
 PageDep = Annotated[f.Page, Depends(f.page)]
 WindowDep = Annotated[f.Window, Depends(f.window)]
 SessionIdPath = Annotated[CleanStr, Path()]
+IncludeSpansQuery = Annotated[
+    bool | None,
+    Query(description="JSONL rows with their spans (default true); CSV has none."),
+]
 
 
 @router.post("/traces", status_code=202)
@@ -129,6 +136,24 @@ async def trace_analytics(
 @router.get("/traces/users")
 async def list_users(db: DbDep, scope: ScopeDep, page: PageDep) -> Page[UserSummary]:
     return await analytics_service.list_users(db, scope, page)
+
+
+@router.get("/traces/export", response_class=StreamingResponse, responses=EXPORT_RESPONSES)
+async def export_traces(
+    request: Request,
+    scope: ScopeDep,
+    filters: Annotated[f.TraceFilters, Depends(f.trace_filters)],
+    fmt: FormatQuery = ExportFormat.jsonl,
+    include_spans: IncludeSpansQuery = None,
+) -> StreamingResponse:
+    """Every trace matching GET /traces's filters, oldest first, as a JSONL or CSV file.
+    JSONL rows are GET /traces/{trace_id}'s shape, spans included unless
+    include_spans=false; CSV has the list's columns plus input, output and metadata as
+    JSON text. No DbDep: the pages are read while the response streams, each in a session
+    of its own, after the request's transaction has ended (see traces/export)."""
+    factory = request.app.state.session_factory
+    body = export_service.export_traces(factory, scope.project_id, filters, fmt, include_spans)
+    return await export_response(body, fmt, "traces")
 
 
 @router.post("/traces/batch/delete")

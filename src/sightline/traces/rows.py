@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from sightline.traces.ingest import pricing
 from sightline.traces.schemas import (
     SpanCreate,
     SpanRead,
@@ -67,11 +68,29 @@ def union_tags(old: Iterable[str], new: Iterable[str]) -> list[str]:
     return list(dict.fromkeys([*old, *new]))
 
 
+CLIENT_COST = "client"
+
+
+def with_client_cost(row: Row, cost: Any) -> Row:
+    """A cost the client sent (or cleared, with None): it always wins over a derived one."""
+    row["cost"] = cost
+    row["cost_source"] = None if cost is None else CLIENT_COST
+    return row
+
+
 def with_span_derived(row: Row) -> Row:
-    """Token and cost numbers are copied out of the JSON so aggregates never parse JSON."""
+    """Token and cost numbers are copied out of the JSON so aggregates never parse JSON.
+
+    A span without a cost of its own is priced from the model price map, again on every
+    change, so a derived cost always matches the span's current model and tokens. A cost
+    stored without a source predates cost_source and came from the client."""
     usage = row["token_usage"] or {}
     row["prompt_tokens"] = int(usage.get("prompt_tokens", 0))
     row["completion_tokens"] = int(usage.get("completion_tokens", 0))
+    if row["cost"] is None or row["cost_source"] == pricing.PRICE_MAP:
+        cost = pricing.span_cost(row["kind"], row["model"], usage, row["metadata"])
+        row["cost"] = cost
+        row["cost_source"] = None if cost is None else pricing.PRICE_MAP
     row["cost_total"] = float((row["cost"] or {}).get("total", 0.0))
     return row
 
@@ -79,7 +98,7 @@ def with_span_derived(row: Row) -> Row:
 def new_span_row(span: SpanCreate, trace_id: uuid.UUID, project_id: uuid.UUID) -> Row:
     row = dict(span.__dict__)  # the field values, as fields_of(span, every field) gives them
     row.update(trace_id=trace_id, project_id=project_id, metadata=span.metadata or {})
-    return with_span_derived(row)
+    return with_span_derived(with_client_cost(row, span.cost))
 
 
 def merged_span_row(old: Stored, span: SpanCreate) -> Row:
@@ -93,6 +112,8 @@ def merged_span_row(old: Stored, span: SpanCreate) -> Row:
         value = getattr(span, name)
         if value is not None:
             row[name] = value
+    if span.cost is not None:
+        with_client_cost(row, span.cost)
     row["metadata"] = {**(old["metadata"] or {}), **(span.metadata or {})}
     return with_span_derived(row)
 
@@ -162,6 +183,7 @@ def span_read(row: Stored) -> SpanRead:
         completion_start_time=first_token,
         model_parameters=row["model_parameters"],
         cost=row["cost"],
+        cost_source=row["cost_source"] or (CLIENT_COST if row["cost"] is not None else None),
         latency_ms=latency_ms(started, row["ended_at"]),
         time_to_first_token_ms=latency_ms(started, first_token),
     )

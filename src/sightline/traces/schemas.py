@@ -37,6 +37,9 @@ class SpanKind(StrEnum):
 
 
 SessionId = Name255
+# Where a span's cost came from: sent by the client, or derived from the model price map
+# (traces/ingest/pricing.py) because the span had a model and token counts but no cost.
+CostSource = Literal["client", "price_map"]
 
 
 class SpanCreate(BaseModel):
@@ -206,6 +209,8 @@ class SpanRead(BaseModel):
     completion_start_time: Timestamp | None
     model_parameters: dict[str, Any] | None
     cost: dict[str, float] | None
+    # Beside `cost`, not in it: PandaProbe's clients read every value of `cost` as a number.
+    cost_source: CostSource | None
     latency_ms: float | None
     time_to_first_token_ms: float | None
 

@@ -23,6 +23,7 @@ from sightline.traces.rows import (
     trace_list_item,
     trace_read,
     union_tags,
+    with_client_cost,
     with_span_derived,
 )
 from sightline.traces.schemas import (
@@ -168,7 +169,12 @@ async def patch_span(
     if row is None:
         raise NotFound(f"Span {span_id} not found on trace {trace_id}.")
     changes = fields_of(update, update.model_fields_set)
-    patched = with_span_derived(_patched(row, changes, _SPAN_NULL_IGNORED))
+    patched = _patched(row, changes, _SPAN_NULL_IGNORED)
+    if "cost" in changes:
+        # An explicit null removes the client's cost: the span is then priced like one
+        # ingested without a cost (with_span_derived re-derives it from model and tokens).
+        with_client_cost(patched, changes["cost"])
+    patched = with_span_derived(patched)
     await ingest_repo.run_sync(db, ingest_repo.update_spans, [patched])
     await ingest_repo.run_sync(db, ingest.refresh_traces, [trace], utcnow())
     return span_read(patched)

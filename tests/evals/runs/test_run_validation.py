@@ -31,7 +31,11 @@ async def test_unknown_metrics_are_named(et: Tenant, eval_client: httpx.AsyncCli
         json={"trace_ids": trace_ids, "metrics": ["task_completion", "nope", "loop_detection"]},
     )
     assert response.status_code == 422
-    assert response.json() == {"detail": "Unknown metrics: nope, loop_detection"}
+    listed = (await eval_client.get("/evaluations/trace-metrics")).json()
+    valid = ", ".join(sorted(m["name"] for m in listed))
+    assert response.json() == {
+        "detail": f"Unknown metrics: nope, loop_detection. Valid metrics: {valid}."
+    }
     assert await _run_count(eval_client) == 0
 
 

@@ -13,6 +13,7 @@ from tests.fakes.openai_server import FakeJudgeServer, Reply
 
 METRICS = ["agent_reliability", "agent_consistency"]
 SIGNALS = {"confidence", "coherence", "loop_detection", "tool_correctness"}
+VALID = "Valid session metrics: agent_consistency, agent_reliability."
 
 
 def fail_schema(judge: FakeJudgeServer, schema: str) -> None:
@@ -95,8 +96,8 @@ async def test_filter_run_scores_sessions_and_accounts_signals(
 async def test_run_validation(et: Tenant, eval_client: httpx.AsyncClient) -> None:
     sid, _ = await post_session(eval_client, 1)
     cases: list[tuple[dict[str, Any], str]] = [
-        ({"metrics": ["agent_reliability", "nope"]}, "Unknown session metrics: nope"),
-        ({"metrics": ["task_completion"]}, "Unknown session metrics: task_completion"),
+        ({"metrics": ["agent_reliability", "nope"]}, f"Unknown session metrics: nope. {VALID}"),
+        ({"metrics": ["task_completion"]}, f"Unknown session metrics: task_completion. {VALID}"),
         ({"metrics": METRICS, "filters": {"user_id": "nobody"}},
          "No sessions match the provided filters."),
     ]  # fmt: skip

@@ -94,6 +94,9 @@ class Span(Base):
     completion_start_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     model_parameters: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     cost: Mapped[dict[str, float] | None] = mapped_column(JSONType, nullable=True)
+    # "client" or "price_map" (derived at ingestion, traces/ingest/pricing.py); null with a
+    # cost in rows from before the column existed, which all came from clients.
+    cost_source: Mapped[str | None] = mapped_column(String(20), nullable=True)
     # Derived on write from token_usage / cost so aggregates never cast JSON in SQL.
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)

@@ -8,8 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from sightline.dependencies import DbDep, QueueDep, ScopeDep, SettingsDep
-from sightline.engine.metrics import UnknownMetric, get_metric, listed_metrics, template
-from sightline.errors import DomainValidationError
+from sightline.engine.metrics import get_metric, listed_metrics, template
 from sightline.evals.runs import service
 from sightline.evals.runs.providers import list_providers
 from sightline.evals.runs.schemas import (
@@ -47,12 +46,10 @@ async def get_trace_metrics(_scope: ScopeDep) -> list[MetricInfo]:
 async def get_run_template(
     _scope: ScopeDep, settings: SettingsDep, metric: Annotated[str, Query()]
 ) -> RunTemplate:
-    try:
-        found = get_metric(metric)
-    except UnknownMetric:
-        raise DomainValidationError(f"Unknown metric: {metric}") from None
-    if not found.listed:
-        raise DomainValidationError(f"Unknown metric: {metric}")
+    listed = [m.name for m in listed_metrics()]
+    if metric not in listed:  # hidden metrics (loop_detection) have no standalone template
+        raise service.unknown_metrics([metric], listed, heading="Unknown metric")
+    found = get_metric(metric)
     return RunTemplate.model_validate(
         {
             "metric": template(found),

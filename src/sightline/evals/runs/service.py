@@ -7,11 +7,14 @@ Public API for other domains (monitors, session runs):
   when the caller's transaction commits.
 - ``create_run_with_targets(...)``: the generic insert (any target type, already validated
   targets), used by session runs.
-- ``validate_metrics``, ``in_sample``, ``check_judge_model`` (``evals.runs.providers``).
+- ``validate_metrics``, ``check_metric_names``, ``unknown_metrics`` (the one 422 for
+  unknown metric names, with the closest valid name), ``in_sample``, ``check_judge_model``
+  (``evals.runs.providers``).
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -39,13 +42,44 @@ def run_not_found(run_id: uuid.UUID) -> NotFound:
     return NotFound(f"Eval run {run_id} not found.")
 
 
-def validate_metrics(requested: Iterable[str], allowed: Iterable[str]) -> list[str]:
-    """Deduplicated in order; unknown names → 422 naming all of them."""
+def unknown_metrics(
+    unknown: Sequence[str],
+    valid: Iterable[str],
+    *,
+    kind: str = "metrics",
+    heading: str | None = None,
+) -> DomainValidationError:
+    """The 422 for metric names that trace runs, session runs, the run template and monitors
+    do not know: each name with its closest valid one when it looks like a typo, then every
+    valid name, so the caller can fix the request without another look-up. ``heading`` keeps
+    each endpoint's established first words ("Unknown metrics", "Unknown session metrics",
+    "Unknown metric"), which clients may match on."""
+    choices = sorted(set(valid))
+    named = []
+    for name in unknown:
+        # Valid names are lower snake case; lowering catches "Task_Completion" too.
+        close = difflib.get_close_matches(name.lower(), choices, n=1)
+        named.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    return DomainValidationError(
+        f"{heading or f'Unknown {kind}'}: {', '.join(named)}. Valid {kind}: {', '.join(choices)}."
+    )
+
+
+def check_metric_names(
+    requested: Iterable[str], valid: Iterable[str], *, kind: str = "metrics"
+) -> list[str]:
+    """``requested`` deduplicated in order; unknown names → one 422 naming all of them."""
     names = list(dict.fromkeys(requested))
-    known = set(allowed)
+    known = set(valid)
     unknown = [name for name in names if name not in known]
     if unknown:
-        raise DomainValidationError(f"Unknown metrics: {', '.join(unknown)}")
+        raise unknown_metrics(unknown, known, kind=kind)
+    return names
+
+
+def validate_metrics(requested: Iterable[str], allowed: Iterable[str]) -> list[str]:
+    """Deduplicated in order; unknown names → 422 naming all of them; none → 422."""
+    names = check_metric_names(requested, allowed)
     if not names:
         raise DomainValidationError("At least one metric is required.")
     return names

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, delete, func, select
+from sqlalchemy import ColumnElement, Select, Table, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sightline.db.models import SessionScore, TraceScore
@@ -93,6 +93,30 @@ async def list_scores(
         .offset(offset)
     )
     return list(rows.scalars()), int(total)
+
+
+async def score_page(
+    db: AsyncSession,
+    project_id: uuid.UUID,
+    where: ScoreFilter,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[TraceScore]:
+    """A keyset page for the export, ordered by the unique (created_at, id), so pages never
+    repeat or skip a score; created_at leads as in the (project_id, created_at) index, and
+    the `>=` bound keeps that range usable while the OR skips tied rows already sent."""
+    clauses = where.clauses(project_id)
+    if after is not None:
+        created_at, score_id = after
+        clauses.append(TraceScore.created_at >= created_at)
+        clauses.append(or_(TraceScore.created_at > created_at, TraceScore.id > score_id))
+    rows = await db.execute(
+        select(TraceScore)
+        .where(*clauses)
+        .order_by(TraceScore.created_at, TraceScore.id)
+        .limit(limit)
+    )
+    return list(rows.scalars())
 
 
 async def list_run_scores(db: AsyncSession, run_id: uuid.UUID) -> list[TraceScore]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import StreamingResponse
 
 from sightline.dependencies import DbDep, ScopeDep
 from sightline.evals.scores import service as scores
@@ -17,6 +18,7 @@ from sightline.evals.scores.schemas import (
     TraceScoreResponse,
     TraceScoreUpdate,
 )
+from sightline.kit.export import EXPORT_RESPONSES, ExportFormat, FormatQuery, export_response
 from sightline.kit.pagination import Limit, Offset, Page
 from sightline.kit.query import DateQuery, TextQuery
 from sightline.kit.statuses import ScoreDataType, ScoreSource, ScoreStatus
@@ -36,23 +38,19 @@ async def create_trace_score(
     return _response(await scores.create_score(db, scope.project_id, body))
 
 
-@router.get("/trace-scores", response_model=Page[TraceScoreResponse])
-async def list_trace_scores(
-    scope: ScopeDep,
-    db: DbDep,
+def score_filter(
     trace_id: uuid.UUID | None = None,
-    name: Annotated[str | None, Query(max_length=255)] = None,
+    name: TextQuery = None,
     source: ScoreSource | None = None,
     status: ScoreStatus | None = None,
     data_type: ScoreDataType | None = None,
     eval_run_id: uuid.UUID | None = None,
-    environment: Annotated[str | None, Query(max_length=255)] = None,
+    environment: TextQuery = None,
     date_from: Timestamp | None = None,
     date_to: Timestamp | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> Page[TraceScoreResponse]:
-    where = ScoreFilter(
+) -> ScoreFilter:
+    """The list's filters, shared with the export."""
+    return ScoreFilter(
         trace_id=trace_id,
         name=name,
         source=source,
@@ -63,8 +61,35 @@ async def list_trace_scores(
         date_from=date_from,
         date_to=date_to,
     )
+
+
+ScoreFilterDep = Annotated[ScoreFilter, Depends(score_filter)]
+
+
+@router.get("/trace-scores", response_model=Page[TraceScoreResponse])
+async def list_trace_scores(
+    scope: ScopeDep,
+    db: DbDep,
+    where: ScoreFilterDep,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[TraceScoreResponse]:
     rows, total = await scores.list_scores(db, scope.project_id, where, limit, offset)
     return Page(items=[_response(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+# Before /trace-scores/{trace_id}, which would take "export" for a trace ID.
+@router.get("/trace-scores/export", response_class=StreamingResponse, responses=EXPORT_RESPONSES)
+async def export_trace_scores(
+    request: Request, scope: ScopeDep, where: ScoreFilterDep, fmt: FormatQuery = ExportFormat.jsonl
+) -> StreamingResponse:
+    """Every trace score matching the list's filters, oldest first, as a JSONL file (the
+    list's item shape) or CSV (the same fields; metadata as JSON text). No DbDep: the pages
+    are read while the response streams, each in a session of its own (see
+    service.export_scores)."""
+    factory = request.app.state.session_factory
+    body = scores.export_scores(factory, scope.project_id, where, fmt)
+    return await export_response(body, fmt, "trace-scores")
 
 
 @router.get("/trace-scores/{trace_id}", response_model=list[TraceScoreResponse])

@@ -1,20 +1,29 @@
-"""Scores: trace scores from people and SDKs (create, list, latest per name, annotate,
-delete), the scores of a run, and session scores (list, delete)."""
+"""Scores: trace scores from people and SDKs (create, list, export, latest per name,
+annotate, delete), the scores of a run, and session scores (list, delete)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sightline.db.models import SessionScore, TraceScore
+from sightline.db.session import SessionFactory
 from sightline.db.types import utcnow
 from sightline.errors import DomainValidationError, NotFound
 from sightline.evals.runs import repository as runs_repo
 from sightline.evals.runs.service import run_not_found
 from sightline.evals.scores import repository as repo
-from sightline.evals.scores.schemas import TraceScoreCreate, TraceScoreUpdate, check_value
+from sightline.evals.scores.schemas import (
+    TraceScoreCreate,
+    TraceScoreResponse,
+    TraceScoreUpdate,
+    check_value,
+)
+from sightline.kit.export import ExportFormat, csv_records, csv_rows, jsonl
 from sightline.kit.statuses import ScoreSource, ScoreStatus, TargetType
 from sightline.traces import repository as traces_repo
 
@@ -96,6 +105,36 @@ async def list_scores(
     offset: int,
 ) -> tuple[list[TraceScore], int]:
     return await repo.list_scores(db, project_id, where, limit, offset)
+
+
+# Export pages: scores are small rows, so a page is well under a megabyte.
+EXPORT_PAGE_ROWS = 500
+CSV_COLUMNS = tuple(TraceScoreResponse.model_fields)  # metadata as JSON text
+
+
+async def export_scores(
+    factory: SessionFactory, project_id: uuid.UUID, where: repo.ScoreFilter, fmt: ExportFormat
+) -> AsyncIterator[bytes]:
+    """GET /evaluations/trace-scores/export: the list's scores, oldest first, as JSONL
+    (TraceScoreResponse rows) or CSV. The pages are read while the response streams, when
+    no request transaction is open any more, so each is read in a session of its own
+    (reads only, nothing to commit), closed before the page is sent."""
+    # A CSV's header goes with the first page (see kit/export.py), alone if nothing matched.
+    header = csv_rows([CSV_COLUMNS]) if fmt is ExportFormat.csv else b""
+    after: tuple[datetime, uuid.UUID] | None = None
+    while True:
+        async with factory() as db:
+            rows = await repo.score_page(db, project_id, where, after, EXPORT_PAGE_ROWS)
+            scores = [TraceScoreResponse.model_validate(r) for r in rows]
+        if scores:
+            body = jsonl(scores) if fmt is ExportFormat.jsonl else csv_records(scores, CSV_COLUMNS)
+            yield header + body
+            header = b""
+        if len(scores) < EXPORT_PAGE_ROWS:
+            break
+        after = (rows[-1].created_at, rows[-1].id)
+    if header:
+        yield header
 
 
 async def latest_scores(

@@ -36,10 +36,7 @@ def list_session_metrics() -> list[SessionMetricInfo]:
 
 
 def check_session_metrics(metrics: Sequence[str]) -> list[str]:
-    unknown = [m for m in metrics if m not in SESSION_METRICS]
-    if unknown:
-        raise DomainValidationError(f"Unknown session metrics: {', '.join(unknown)}")
-    return list(dict.fromkeys(metrics))
+    return runs.check_metric_names(metrics, SESSION_METRICS, kind="session metrics")
 
 
 def _check_size(count: int, settings: Settings) -> None:

@@ -1,0 +1,1 @@
+"""What Sightline serves to a browser: the package's static files and the API docs pages."""
