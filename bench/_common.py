@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
+import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -130,3 +133,25 @@ def percentile(values: list[float], pct: float) -> float:
     if len(ordered) == 1:
         return ordered[0]
     return statistics.quantiles(ordered, n=100, method="inclusive")[int(pct) - 1]
+
+
+def backend_env(
+    backend: str, env: dict[str, str], postgres_url: Callable[[], str | None]
+) -> dict[str, str] | None:
+    """The server environment for one backend; on PostgreSQL a fresh database, migrated.
+    None (and a line saying so) when PostgreSQL is not reachable."""
+    result = dict(env)
+    if backend != "postgres":
+        return result
+    url = postgres_url()
+    if url is None:
+        print("postgres: not reachable, skipped")
+        return None
+    result["SIGHTLINE_DATABASE_URL"] = url
+    subprocess.run(
+        [sys.executable, "-m", "sightline", "db", "upgrade"],
+        check=True,
+        env={**os.environ, **result, "PYTHONPATH": str(ROOT / "src")},
+        capture_output=True,
+    )
+    return result

@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -38,7 +36,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from _common import ROOT, agent_trace, running_server, wait_until_warm
+from _common import agent_trace, backend_env, running_server, wait_until_warm
 
 API_KEY = "sk_sl_" + "e7" * 32
 HEADERS = {"X-API-Key": API_KEY, "X-Project-Name": "bench-export"}
@@ -188,24 +186,14 @@ def main() -> None:
         "SIGHTLINE_WORKERS": "1",  # the process measured is the one that serves
     }
     for backend in args.backends.split(","):
-        backend_env = dict(env)
-        if backend == "postgres":
-            url = _postgres_database()
-            if url is None:
-                print("postgres: not reachable, skipped")
-                continue
-            backend_env["SIGHTLINE_DATABASE_URL"] = url
-            subprocess.run(
-                [sys.executable, "-m", "sightline", "db", "upgrade"],
-                check=True,
-                env={**os.environ, **backend_env, "PYTHONPATH": str(ROOT / "src")},
-                capture_output=True,
-            )
+        prepared = backend_env(backend, env, _postgres_database)
+        if prepared is None:
+            continue
         print(f"{backend}: ~10-span agent traces, one server process")
         with tempfile.TemporaryDirectory() as tmp:
-            _bench_backend(Path(tmp), backend_env, sizes)
+            _bench_backend(Path(tmp), prepared, sizes)
         if backend == "postgres":
-            name = backend_env["SIGHTLINE_DATABASE_URL"].rsplit("/", 1)[1]
+            name = prepared["SIGHTLINE_DATABASE_URL"].rsplit("/", 1)[1]
             subprocess.run(
                 ["psql", PG_ADMIN, "-qc", f'DROP DATABASE "{name}" WITH (FORCE)'],
                 capture_output=True,

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -27,7 +25,7 @@ from typing import Any
 import httpx
 import orjson
 
-from _common import ROOT, agent_trace, percentile, running_server, wait_until_warm
+from _common import agent_trace, backend_env, percentile, running_server, wait_until_warm
 
 API_KEY = "sk_sl_" + "be" * 32
 HEADERS = {"X-API-Key": API_KEY, "X-Project-Name": "bench", "Content-Type": "application/json"}
@@ -159,28 +157,18 @@ def main() -> None:
         "SIGHTLINE_WORKERS": str(args.workers),
     }
     for backend in args.backends.split(","):
-        backend_env = dict(env)
-        if backend == "postgres":
-            url = _postgres_url()
-            if url is None:
-                print("postgres: not reachable, skipped")
-                continue
-            backend_env["SIGHTLINE_DATABASE_URL"] = url
-            subprocess.run(
-                [sys.executable, "-m", "sightline", "db", "upgrade"],
-                check=True,
-                env={**os.environ, **backend_env, "PYTHONPATH": str(ROOT / "src")},
-                capture_output=True,
-            )
+        prepared = backend_env(backend, env, _postgres_url)
+        if prepared is None:
+            continue
         print(
             f"{backend}: {args.traces} traces x ~10 spans, {args.concurrency} clients, "
             f"{args.workers} server process(es)"
         )
-        with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp), backend_env) as srv:
+        with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp), prepared) as srv:
             wait_until_warm(srv.base_url)
             asyncio.run(_bench_backend(srv.base_url, args))
         if backend == "postgres":
-            name = backend_env["SIGHTLINE_DATABASE_URL"].rsplit("/", 1)[1]
+            name = prepared["SIGHTLINE_DATABASE_URL"].rsplit("/", 1)[1]
             subprocess.run(
                 ["psql", PG_ADMIN, "-qc", f'DROP DATABASE "{name}" WITH (FORCE)'],
                 capture_output=True,
