@@ -210,7 +210,8 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _as_datetime(value: Any) -> datetime:
+def as_datetime(value: Any) -> datetime:
+    """Stored filters hold ISO strings; validated request filters hold datetimes."""
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
@@ -218,9 +219,9 @@ def filter_clauses(project_id: uuid.UUID, filters: dict[str, Any]) -> list[Colum
     """Clauses for stored run/monitor filters (already validated; dates as ISO strings)."""
     where: list[ColumnElement[bool]] = [Trace.project_id == project_id]
     if filters.get("date_from") is not None:
-        where.append(Trace.started_at >= _as_datetime(filters["date_from"]))
+        where.append(Trace.started_at >= as_datetime(filters["date_from"]))
     if filters.get("date_to") is not None:
-        where.append(Trace.started_at < _as_datetime(filters["date_to"]))
+        where.append(Trace.started_at < as_datetime(filters["date_to"]))
     for key, column in (
         ("status", Trace.status),
         ("session_id", Trace.session_id),

@@ -12,23 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sightline.db.models import Span, Trace, TraceTag
 from sightline.kit.statuses import TraceStatus
+from sightline.traces.repository import as_datetime
 
 
 # -- sessions (derived from traces) ------------------------------------------------------
-def _as_datetime(value: Any) -> datetime:
-    """Stored filters hold ISO strings; validated request filters hold datetimes."""
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-
-
 def _trace_conditions(project_id: uuid.UUID, filters: dict[str, Any]) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [
         Trace.project_id == project_id,
         Trace.session_id.is_not(None),
     ]
     if filters.get("date_from") is not None:
-        conditions.append(Trace.started_at >= _as_datetime(filters["date_from"]))
+        conditions.append(Trace.started_at >= as_datetime(filters["date_from"]))
     if filters.get("date_to") is not None:
-        conditions.append(Trace.started_at < _as_datetime(filters["date_to"]))
+        conditions.append(Trace.started_at < as_datetime(filters["date_to"]))
     if filters.get("user_id") is not None:
         conditions.append(Trace.user_id == filters["user_id"])
     if filters.get("tags"):
