@@ -17,6 +17,9 @@ counter can be read (it has no stats endpoint), with an extracted task that diff
 per trace (its canned default is the same for every trace, which would let the judge cache
 answer most task_completion scorings and flatter the figures).
 
+First it prints bench/prompt_sizes.py's table: prompt tokens per pair per metric on the
+10-, 200- and 1,000-span traces of the prompt-fidelity corpus, and the share of the budget.
+
 Usage: python bench/eval.py [--traces 200] [--latency-ms 200] [--rpm-limit 600]
 """
 
@@ -35,6 +38,7 @@ from typing import Any
 
 import httpx
 
+import prompt_sizes
 from _common import ROOT, agent_trace, running_server
 
 sys.path.insert(0, str(ROOT / "tests"))
@@ -188,6 +192,7 @@ def main() -> None:
     parser.add_argument("--rpm-limit", type=int, default=600)
     parser.add_argument("--skip-rate-limited", action="store_true")
     args = parser.parse_args()
+    prompt_sizes.report()
     asyncio.run(_scenario_unlimited(args))
     if not args.skip_rate_limited:
         asyncio.run(_scenario_rate_limited(args))

@@ -35,8 +35,8 @@ class JudgeSettings(BaseModel):
     max_attempts: int = Field(default=6, ge=1, le=20)
     backoff_base_seconds: float = 0.5
     backoff_max_seconds: float = 30.0
-    prompt_token_budget: int = Field(default=6000, ge=500)
-    context_window_tokens: int | None = Field(default=None, ge=1000)
+    prompt_token_budget: int = Field(default=32_000, ge=4_000)
+    context_window_tokens: int | None = Field(default=None, ge=5_000)
     embedding_model: str = "openai/text-embedding-3-small"
     embedding_api_base: str | None = None
     embedding_api_key: str | None = None

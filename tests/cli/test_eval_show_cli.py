@@ -55,9 +55,10 @@ async def test_show_rounds_money_and_means(cli: EvalCli) -> None:
     cost_line = next(line for line in result.out.splitlines() if line.strip().startswith("cost_"))
     assert cost_line.split() == ["cost_usd", f"${run['cost_usd']:.4f}"], cost_line
     confidence = next(line for line in result.out.splitlines() if "│ confidence" in line)
-    # 2 scored (both 0.31372, stored as 0.3137), 1 failed; mean, min and max to 3 decimals
+    # 2 scored (both 0.31372, stored as 0.3137), 1 failed, none not applicable; mean, min and
+    # max to 3 decimals
     assert confidence.replace("│", " ").split() == [
-        "confidence", "2", "1", "0.314", "0.314", "0.314"
+        "confidence", "2", "1", "0", "0.314", "0.314", "0.314"
     ]  # fmt: skip
 
 
@@ -91,6 +92,32 @@ async def test_show_scores_pages_through_the_runs_scores(cli: EvalCli) -> None:
         else:
             assert (value, status) == ("0.800", "SUCCESS"), row
     assert {r[0] for r in rows} == {*small, large}
+
+
+async def test_show_counts_not_applicable_apart_from_the_means(cli: EvalCli) -> None:
+    """tool_correctness on traces without tools is stored SUCCESS with a null value: it is
+    neither scored nor failed, and the mean is that of the one real score."""
+    cli.judge.answers["ScoreAnswer"] = {"score": 0.25, "reason": "wrong tool"}
+    with_tools = await create_traces(cli.api, 1, tool_calls=1)
+    without = await create_traces(cli.api, 2, tool_calls=0)
+    created = await cli.api.post(
+        "/evaluations/trace-runs/batch",
+        json={"trace_ids": with_tools + without, "metrics": ["tool_correctness"]},
+    )
+    run = await wait_for_run(cli.api, created.json()["id"])
+    assert run["status"] == "COMPLETED" and run["failed_count"] == 0, run
+
+    result = await cli("show", run["id"], "--scores")
+
+    assert result.code == 0, result
+    row = next(line for line in result.out.splitlines() if "│ tool_correctness │" in line)
+    cells = row.replace("│", " ").split()
+    assert cells[:7] == ["tool_correctness", "1", "0", "2", "0.250", "0.250", "0.250"], row
+    rows = {r[0]: r for r in _score_rows(result.out)}
+    assert rows[with_tools[0]][2:4] == ["0.250", "SUCCESS"]
+    for trace_id in without:
+        assert rows[trace_id][2:4] == ["n/a", "SUCCESS"]
+        assert rows[trace_id][4].startswith("not_applicable: No tool calls")
 
 
 async def test_show_failed_lists_only_the_failed_pairs(cli: EvalCli) -> None:

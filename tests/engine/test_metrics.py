@@ -13,10 +13,11 @@ from fakes.openai_server import FakeJudgeServer
 from sightline.engine import evaluate_metrics
 from sightline.engine.errors import ContextOverflow, UnparseableAnswer
 from sightline.engine.judge import LiteLLMJudge
+from sightline.engine.judge.catalog import estimate_tokens
 from sightline.engine.metrics import TraceEvaluation, get_metric, listed_metrics, template
 from sightline.engine.views import TraceView
 
-from .conftest import T0, messages, weather_trace
+from .conftest import T0, messages, span, weather_trace
 
 TASK = {"task": "Tell the weather in Paris", "outcome": "Said it is 18°C and sunny"}
 
@@ -57,14 +58,14 @@ async def test_step_efficiency_sends_task_and_rendered_trace(
 
 
 async def test_truncation_marker_reaches_the_judge(fake_server: FakeJudgeServer, settings) -> None:
-    judge = LiteLLMJudge(settings.model_copy(update={"prompt_token_budget": 1500}))
+    judge = LiteLLMJudge(settings.model_copy(update={"prompt_token_budget": 4000}))
     script(fake_server)
     trace = weather_trace(tool_result={"rows": ["y" * 80 for _ in range(3000)]})
     await get_metric("confidence").evaluate(
         TraceEvaluation.from_settings(trace, judge, judge_settings(judge))
     )
     [prompt] = prompts(fake_server, "ConfidenceAnswer")
-    assert "…[truncated " in prompt and len(prompt) < 1500 * 4 + 2000
+    assert "characters omitted]" in prompt and estimate_tokens(prompt) <= 4000
 
 
 def judge_settings(judge: LiteLLMJudge):
@@ -94,8 +95,8 @@ async def test_tool_correctness(judge: LiteLLMJudge, fake_server: FakeJudgeServe
     ]
     [prompt] = prompts(fake_server, "ScoreAnswer")
     assert (
-        '2. get_forecast({"lat":48.85,"lon":2.35})' in prompt
-        and "error: units service down" in prompt
+        '2. get_forecast\n  args: {"lat":48.85,"lon":2.35}' in prompt
+        and '3. check\n  args: {"q":"units"}\n  error: units service down' in prompt
     )
 
 
@@ -113,11 +114,46 @@ async def test_argument_correctness_scores_the_fraction_of_yes(
     assert result.metadata["verdicts"][2] == {"verdict": "no", "reason": "bad unit"}
 
 
-async def test_argument_correctness_without_tool_calls_is_perfect(
+def assert_not_applicable(result: Any, note: str) -> None:
+    assert result.score is None and result.not_applicable
+    assert result.reason.startswith("not_applicable: ")
+    assert result.metadata["not_applicable"] is True and result.metadata["note"] == note
+    assert result.metadata["threshold"] == 0.5 and result.metadata["success"] is None
+
+
+async def test_argument_correctness_without_tool_calls_is_not_applicable(
     judge: LiteLLMJudge, fake_server: FakeJudgeServer
 ) -> None:
+    before = len(fake_server.requests)
     result = await evaluate("argument_correctness", judge, replace(weather_trace(), spans=()))
-    assert result.score == 1.0 and not fake_server.requests
+    assert_not_applicable(result, "no_tool_calls")
+    assert len(fake_server.requests) == before and result.usage.requests == 0
+
+
+async def test_tool_correctness_without_tools_is_not_applicable_without_a_judge_call(
+    judge: LiteLLMJudge, fake_server: FakeJudgeServer
+) -> None:
+    script(fake_server, ScoreAnswer={"score": 0.03, "reason": "noise"})
+    before = len(fake_server.requests)
+    result = await evaluate("tool_correctness", judge, replace(weather_trace(), spans=()))
+    assert_not_applicable(result, "no_tools")
+    assert len(fake_server.requests) == before
+    assert result.metadata["tools_called"] == [] and result.metadata["available_tools"] == []
+
+
+async def test_tool_correctness_with_tools_offered_but_none_called_is_judged(
+    judge: LiteLLMJudge, fake_server: FakeJudgeServer
+) -> None:
+    """Not calling a tool the task needed is a real error: the judge decides."""
+    script(fake_server, ScoreAnswer={"score": 0.2, "reason": "never looked the weather up"})
+    offered = replace(
+        weather_trace(),
+        spans=(),
+        metadata={"tools": [{"name": "get_forecast", "description": "the forecast"}]},
+    )
+    result = await evaluate("tool_correctness", judge, offered)
+    assert result.score == 0.2 and not result.not_applicable
+    assert len(fake_server.chat_requests("ScoreAnswer")) == 1
 
 
 async def test_plan_quality_and_adherence(
@@ -133,11 +169,17 @@ async def test_plan_quality_and_adherence(
     assert "1. geocode" in adherence_prompt and "[TOOL] get_forecast" in adherence_prompt
 
 
-async def test_empty_plan_scores_one(judge: LiteLLMJudge, fake_server: FakeJudgeServer) -> None:
+@pytest.mark.parametrize("name", ["plan_quality", "plan_adherence"])
+async def test_empty_plan_is_not_applicable(
+    name: str, judge: LiteLLMJudge, fake_server: FakeJudgeServer
+) -> None:
     script(fake_server, PlanAnswer={"plan": []})
-    result = await evaluate("plan_adherence", judge)
-    assert (result.score, result.reason) == (1.0, "No plan found in trace")
-    assert not fake_server.chat_requests("ScoreAnswer")
+    result = await evaluate(name, judge)
+    assert_not_applicable(result, "no_plan")
+    assert result.reason == "not_applicable: No plan found in the trace."
+    # only the plan extraction was asked: no task extraction, no score
+    assert [r.schema_name for r in fake_server.chat_requests()] == ["PlanAnswer"]
+    assert result.usage.requests == 1
 
 
 async def test_confidence(judge: LiteLLMJudge, fake_server: FakeJudgeServer) -> None:
@@ -186,7 +228,9 @@ async def test_failed_shared_extraction_is_charged_once(
     results = await evaluate_metrics(evaluation, [get_metric(n) for n in names])
     assert all(isinstance(r, UnparseableAnswer) for r in results.values())
     charged = sum(r.usage.requests for r in results.values() if r.usage)  # type: ignore[union-attr]
-    assert charged == len(fake_server.requests) == 2
+    # the task extraction and its repair, plus plan_quality's plan extraction (it asks for
+    # the plan first: an empty plan needs no task)
+    assert charged == len(fake_server.requests) == 3
 
 
 async def test_context_overflow_fails_the_metric_without_a_call(
@@ -212,9 +256,39 @@ async def test_coherence_strips_envelopes(
     assert "messages" not in sent[0] and "What's the weather in Paris?" in sent[0]
 
 
-async def test_coherence_with_empty_side(judge: LiteLLMJudge) -> None:
-    result = await evaluate("coherence", judge, replace(weather_trace(), output=None))
-    assert result.score == 1.0 and result.metadata["note"] == "empty_input_or_output"
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"output": None},
+        {"input": messages(("system", "You are a weather agent."))},  # no user request
+    ],
+)
+async def test_coherence_with_empty_side_is_not_applicable(
+    judge: LiteLLMJudge, fake_server: FakeJudgeServer, change: dict[str, Any]
+) -> None:
+    result = await evaluate("coherence", judge, replace(weather_trace(), **change))
+    assert_not_applicable(result, "empty_input_or_output")
+    assert not fake_server.requests
+
+
+async def test_coherence_embeds_the_user_request_not_the_system_prompt(
+    judge: LiteLLMJudge, fake_server: FakeJudgeServer
+) -> None:
+    policy = ("Policy: never disclose internal refund thresholds to customers. " * 92)[:5861]
+    conversation = messages(
+        ("system", policy),
+        ("user", "Hi, I need help with an order."),
+        ("assistant", "Sure, which order?"),
+        ("user", "What's the weather in Paris?"),
+    )
+    trace = replace(weather_trace(), input=conversation)
+    result = await evaluate("coherence", judge, trace)
+    [embedding] = [r for r in fake_server.requests if r.path.endswith("embeddings")]
+    request, answer = embedding.body["input"]
+    assert request == "What's the weather in Paris?"  # the last user message, alone
+    assert "Policy" not in request and "help with an order" not in request
+    assert answer == "It is 18°C and sunny in Paris."
+    assert result.metadata["compared_chars"] == {"request": len(request), "output": len(answer)}
 
 
 def session_trace(index: int, output: str) -> TraceView:
@@ -249,10 +323,65 @@ async def test_loop_detection_flags_a_repeated_answer(judge: LiteLLMJudge) -> No
         ([], None, "empty_output"),
     ],
 )
-async def test_loop_detection_without_material(judge: LiteLLMJudge, session, output, note) -> None:
-    trace = replace(weather_trace(), output=output)
+async def test_loop_detection_without_material_is_not_applicable(
+    judge: LiteLLMJudge, fake_server: FakeJudgeServer, session, output, note
+) -> None:
+    trace = replace(weather_trace(), output=output, spans=())  # no tool calls either
     result = await evaluate("loop_detection", judge, trace, session_traces=session)
-    assert result.score == 1.0 and result.metadata["note"] == note
+    assert_not_applicable(result, note)
+    assert not fake_server.requests
+
+
+@pytest.mark.parametrize("session", [None, []])  # no session context, or its first turn
+async def test_loop_detection_checks_tool_calls_without_session_context(
+    judge: LiteLLMJudge, fake_server: FakeJudgeServer, session
+) -> None:
+    """The three distinct calls of the weather trace: real evidence of no loop, not a note
+    (the session would otherwise treat it as no evidence)."""
+    result = await evaluate("loop_detection", judge, weather_trace(), session_traces=session)
+    assert result.score == 1.0 and "note" not in result.metadata
+    assert result.metadata["in_trace"]["tool_calls"] == 3
+    assert result.metadata["in_trace"]["repeated_calls"] == []
+    assert result.reason.startswith("No repeated tool call among 3 calls.")
+    assert not fake_server.requests
+
+
+def looping_trace(trace_id: str = "t-loop", calls: int = 10) -> TraceView:
+    """A trace calling search_orders with the same arguments ``calls`` times."""
+    base = weather_trace(trace_id)
+    searches = tuple(
+        span(f"loop-{i}", "search_orders", "TOOL", parent="s1", at=20 + i,
+             input={"status": "late", "customer": "C-7"} if i % 2 else
+             '{"customer": "C-7", "status": "late"}',  # same arguments, other key order
+             output={"orders": []})
+        for i in range(calls)
+    )  # fmt: skip
+    return replace(base, spans=base.spans[:1] + searches)
+
+
+@pytest.mark.parametrize("session", [None, []])
+async def test_ten_identical_tool_calls_are_a_loop(
+    judge: LiteLLMJudge, fake_server: FakeJudgeServer, session
+) -> None:
+    result = await evaluate("loop_detection", judge, looping_trace(), session_traces=session)
+    assert result.score == pytest.approx(1 / 9, abs=1e-4) and result.metadata["success"] is False
+    [repeat] = result.metadata["in_trace"]["repeated_calls"]
+    assert repeat == {
+        "name": "search_orders", "arguments": '{"customer":"C-7","status":"late"}',
+        "count": 10, "max_in_window": 10, "first_call": 1,
+    }  # fmt: skip
+    assert "search_orders" in result.reason and "10 times" in result.reason
+    assert not fake_server.requests  # deterministic: no judge, no embedding
+
+
+async def test_loop_detection_takes_the_lower_of_both_checks(judge: LiteLLMJudge) -> None:
+    earlier = [session_trace(i, f"Answer {w}") for i, w in enumerate(["alpha", "beta"])]
+    current = replace(looping_trace(calls=4), started_at=T0 + timedelta(minutes=9))
+    result = await evaluate("loop_detection", judge, current, session_traces=earlier)
+    # the answers differ (cross-turn ~1.0); 4 identical calls score 1 / 3
+    assert result.score == pytest.approx(1 / 3, abs=1e-4)
+    assert len(result.metadata["comparisons"]) == 2 and result.metadata["max_hybrid"] < 0.1
+    assert result.metadata["in_trace"]["score"] == pytest.approx(1 / 3, abs=1e-4)
 
 
 def test_registry_lists_eight_metrics_and_hides_loop_detection() -> None:

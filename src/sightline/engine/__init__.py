@@ -4,7 +4,9 @@ Two halves:
 
 - **Pure** (no database, no web): ``views`` (``TraceView`` / ``SpanView``, frozen
   dataclasses built from rows; span order does not matter, the tree comes from
-  parent_span_id), ``render`` (the budgeted rendering of a trace for a judge), ``metrics``
+  parent_span_id), ``render`` (a package: ``slots`` the priority budget and the marked
+  cut, ``document`` and ``fit`` the shape of a prompt part and fitting it into the budget,
+  ``trace`` a trace, ``calls`` the tool-call listing), ``metrics``
   (the Metric interface, an explicit registry, one module per metric), ``judge`` (the
   ``JudgeClient`` interface, its LiteLLM implementation, the retry taxonomy, in-memory
   caches, model names and prices in ``judge.catalog``), ``limits`` (concurrency and rate
@@ -51,6 +53,11 @@ Metrics (``sightline.engine.metrics``)
     traces, any order; only loop_detection reads it) is None outside session runs.
     ``await metric.evaluate(evaluation) -> MetricResult(score, reason, metadata, usage)``,
     or ``await evaluate_metrics(evaluation, metrics)`` for all of a trace's metrics at once.
+    ``score`` is None when the metric does not apply (``result.not_applicable``: no tool
+    calls, no plan; reason ``not_applicable: ...``, ``metadata.not_applicable``): store it
+    as SUCCESS with a null value and leave it out of every mean. ``metrics.tools`` reads the
+    tool calls of a trace and ``metrics.repetition`` finds repeated identical ones (both
+    pure, no judge).
 
 Errors (``sightline.engine.errors``): see the tree there. Store a FAILED score for any
 ``EngineError``; ``ContextOverflow`` deserves its own status (never a score of 0);

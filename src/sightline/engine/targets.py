@@ -54,7 +54,9 @@ class RunContext:
 
 @dataclass(frozen=True, slots=True)
 class PairOutcome:
-    """The result of one (target, metric) pair: a score, or a failure with its reason."""
+    """The result of one (target, metric) pair: a score, a failure with its reason, or
+    (``not_applicable``) the finding that the metric does not apply: no score, not failed.
+    It is stored as a SUCCESS row with a null value (README, "What a score rests on")."""
 
     metric: str
     score: float | None
@@ -64,10 +66,11 @@ class PairOutcome:
     store: bool = True  # False when there is nothing to attach a score to (target gone)
     # Values the evaluator's evaluate() hands to its write() (not stored as metadata).
     context: dict[str, Any] = field(default_factory=dict)
+    not_applicable: bool = False
 
     @property
     def failed(self) -> bool:
-        return self.score is None
+        return self.score is None and not self.not_applicable
 
     @classmethod
     def failure(cls, metric: str, error: BaseException, *, store: bool = True) -> PairOutcome:

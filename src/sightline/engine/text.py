@@ -197,3 +197,23 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b, strict=False))
     norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
     return dot / norm if norm else 0.0
+
+
+USER_ROLES = frozenset({"user", "human"})
+
+
+def user_request(value: Any) -> str:
+    """What the user asked, without the system prompt: the last user message with text of
+    a conversation (``{"messages": [...]}`` or a bare message list; a user message holding
+    only tool results has none), else the plain text of the payload. A conversation with
+    no such user message gives its non-system messages."""
+    messages = message_list(value)
+    if messages is None:
+        return plain_text(value).strip()
+    for message in reversed(messages):
+        if str(message.get("role", "")).lower() in USER_ROLES:
+            text = content_text(message.get("content")).strip()
+            if text:
+                return text
+    others = (m for m in messages if str(m.get("role", "")).lower() != "system")
+    return "\n".join(content_text(m.get("content")) for m in others).strip()

@@ -90,7 +90,9 @@ async def test_filter_run_scores_sessions_and_accounts_signals(
     assert {s["name"] for s in signal_page["items"]} == SIGNALS
     first_turn = [s for s in signal_page["items"] if s["trace_id"] == t1[0]]
     loop = next(s for s in first_turn if s["name"] == "loop_detection")
-    assert loop["value"] == "1.0" and loop["metadata"]["note"] == "no_previous_outputs"
+    # no earlier output to compare, but its two distinct tool calls are evidence of no loop
+    assert loop["value"] == "1.0" and "note" not in loop["metadata"]
+    assert loop["metadata"]["cross_turn_skipped"] == "no_previous_outputs"
 
 
 async def test_run_validation(et: Tenant, eval_client: httpx.AsyncClient) -> None:
@@ -212,10 +214,16 @@ async def test_all_signals_failed_gives_failed_scores_not_perfect_ones(
     assert len(scores) == 2
     for score in scores:
         assert score["status"] == "FAILED" and score["value"] is None
-        assert score["reason"].startswith("no_signals: No trace of the 2 in the session")
-        # the first turn's loop check had nothing to compare: stored, but not evidence
+        # the first turn's loop check needs no judge (its tool calls are not repeated): the
+        # one signal that succeeded, too little to rest a score on
+        assert score["reason"] == (
+            "insufficient_evidence: 7 of 8 signals failed (confidence ×2, coherence ×2, "
+            "tool_correctness ×2, loop_detection ×1); a session score needs at least 50% of "
+            "them to succeed."
+        )
+        assert score["metadata"]["error"] == "insufficient_evidence"
         assert score["metadata"]["signals"] == {
-            "reused": 0, "computed": 1, "failed": 7, "no_evidence": 1,
+            "reused": 0, "computed": 1, "failed": 7, "no_evidence": 0,
         }  # fmt: skip
         failure = score["metadata"]["signal_failures"][0]
         assert failure["reason"].startswith("judge_auth_error: ")
@@ -241,6 +249,12 @@ async def test_retry_reruns_only_the_failed_pairs(
     assert by_pair[(s1, "agent_reliability")]["status"] == "SUCCESS"
     assert by_pair[(s1, "agent_consistency")]["status"] == "FAILED"
     assert by_pair[(s1, "agent_reliability")]["metadata"]["signals"]["failed"] == 2
+    assert by_pair[(s1, "agent_reliability")]["reason"].endswith(
+        "; 2 of 8 signals failed (confidence ×2) and are not counted."
+    )
+    assert by_pair[(s1, "agent_consistency")]["reason"].startswith(
+        "insufficient_evidence: 2 of 2 confidence signals failed (confidence ×2)"
+    )
 
     judge.responder = None
     judge.reset()
@@ -262,7 +276,7 @@ async def test_retry_reruns_only_the_failed_pairs(
     assert len(judge.chat_requests()) == 4
     for score in retried:
         assert score["metadata"]["signals"] == {
-            "reused": 6, "computed": 2, "failed": 0, "no_evidence": 1,
+            "reused": 6, "computed": 2, "failed": 0, "no_evidence": 0,
         }  # fmt: skip
 
     no_failures = await eval_client.post(f"/evaluations/session-runs/{retry['id']}/retry")

@@ -71,22 +71,39 @@ def _details(run: dict[str, Any]) -> Table:
 
 
 def _metric_table(scores: list[dict[str, Any]]) -> Table:
-    table = Table("metric", "scored", "failed", "avg", "min", "max")
+    """Per metric: scored (SUCCESS with a number), failed, n/a (SUCCESS without a value:
+    the metric did not apply, README "What a score rests on") and the numbers' mean, min, max."""
+    table = Table("metric", "scored", "failed", "n/a", "avg", "min", "max")
     by_metric: dict[str, list[dict[str, Any]]] = {}
     for score in scores:
         by_metric.setdefault(score["name"], []).append(score)
     for metric in sorted(by_metric):
-        values = [
-            float(s["value"]) for s in by_metric[metric] if s["status"] == ScoreStatus.SUCCESS
-        ]
+        successful = [s for s in by_metric[metric] if s["status"] == ScoreStatus.SUCCESS]
+        values = [v for s in successful if (v := _number(s.get("value"))) is not None]
+        not_applicable = sum(1 for s in successful if s.get("value") is None)
         failed = sum(1 for s in by_metric[metric] if s["status"] == ScoreStatus.FAILED)
         stats = (
             (ratio(sum(values) / len(values)), ratio(min(values)), ratio(max(values)))
             if values
             else ("-", "-", "-")
         )
-        table.add_row(metric, str(len(values)), str(failed), *stats)
+        table.add_row(metric, str(len(values)), str(failed), str(not_applicable), *stats)
     return table
+
+
+def _shown_value(score: dict[str, Any]) -> str:
+    if score["value"] is None and score["status"] == ScoreStatus.SUCCESS:
+        return "n/a"
+    return score_value(score["value"])
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None  # a label (BOOLEAN, CATEGORICAL): not part of a mean
 
 
 def _score_page(
@@ -114,7 +131,7 @@ def _print_scores(page: dict[str, Any], kind: str, failed: bool) -> None:
         table.add_row(
             escape(str(score[target])),
             escape(score["name"]),
-            escape(score_value(score["value"])),
+            escape(_shown_value(score)),
             f"[{style}]{status}[/{style}]" if style else escape(status),
             escape(one_line(score["reason"])),
         )

@@ -1,6 +1,12 @@
 """Metrics: the ``Metric`` interface, the registry and the per-trace shared context."""
 
-from sightline.engine.metrics.base import DEFAULT_THRESHOLD, Metric, MetricResult, PromptStage
+from sightline.engine.metrics.base import (
+    DEFAULT_THRESHOLD,
+    NOT_APPLICABLE,
+    Metric,
+    MetricResult,
+    PromptStage,
+)
 from sightline.engine.metrics.context import TraceEvaluation, UsageMeter
 from sightline.engine.metrics.registry import (
     UnknownMetric,
@@ -13,6 +19,7 @@ from sightline.engine.metrics.registry import (
 
 __all__ = [
     "DEFAULT_THRESHOLD",
+    "NOT_APPLICABLE",
     "Metric",
     "MetricResult",
     "PromptStage",

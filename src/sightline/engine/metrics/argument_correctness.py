@@ -5,7 +5,6 @@ from sightline.engine.metrics.answers import ArgumentVerdicts
 from sightline.engine.metrics.base import Metric, MetricResult, PromptStage
 from sightline.engine.metrics.context import TraceEvaluation, UsageMeter
 from sightline.engine.metrics.tool_correctness import EXTRACT_NOTE
-from sightline.engine.metrics.tools import describe_calls
 
 VERDICTS_PROMPT = """The user's task: {task}
 
@@ -32,16 +31,16 @@ class ArgumentCorrectness(Metric):
     async def evaluate(self, evaluation: TraceEvaluation) -> MetricResult:
         meter = UsageMeter()
         calls = evaluation.tool_use().calls
-        if not calls:
-            return self.result(
-                1.0,
-                "No tool calls in trace; nothing to evaluate.",
+        if not calls:  # no judge call: there are no arguments to check
+            return self.not_applicable(
+                "No tool calls in the trace; no arguments to check.",
                 meter,
+                note="no_tool_calls",
                 user_input=None,
                 verdicts=[],
             )
         extracted = await evaluation.task(meter)
-        prompt = VERDICTS_PROMPT.format(task=extracted.task, calls=describe_calls(calls))
+        prompt = VERDICTS_PROMPT.format(task=extracted.task, calls=evaluation.tool_listing()[1])
         answer = await evaluation.ask(
             JudgeRequest(prompt, ArgumentVerdicts, stage="verdicts"), meter
         )

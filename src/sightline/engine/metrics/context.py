@@ -18,15 +18,34 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from sightline.config import JudgeSettings
-from sightline.engine.errors import EngineError
+from sightline.engine.errors import ContextOverflow, EngineError
 from sightline.engine.judge.types import EmbeddingResult, JudgeClient, JudgeRequest, Usage
 from sightline.engine.metrics.answers import PlanAnswer, TaskAnswer
 from sightline.engine.metrics.tools import ToolUse, extract_tool_use
-from sightline.engine.render import RenderedTrace, render_trace
+from sightline.engine.render import (
+    DoesNotFit,
+    RenderedTrace,
+    clip,
+    render_available,
+    render_calls,
+    render_trace,
+)
 from sightline.engine.views import TraceView
 
 T = TypeVar("T")
 AnswerT = TypeVar("AnswerT", bound=BaseModel)
+
+DEFAULT_TOKEN_BUDGET: int = JudgeSettings.model_fields["prompt_token_budget"].default
+# What a metric's prompt holds besides the rendered trace or tool listing: the system prompt,
+# the template, the extracted task and outcome (each clipped to TASK_CHARS) and the plan
+# (PLAN_CHARS). The trace is rendered into the budget minus this, so every whole prompt fits.
+PROMPT_RESERVE_TOKENS = 1_500
+TASK_CHARS = 1_200
+PLAN_CHARS = 2_000
+# The judge's reply needs room in its context window too.
+REPLY_ALLOWANCE_TOKENS = 1_000
+# The list of tools the agent had may take this share of a tool prompt; the calls the rest.
+AVAILABLE_TOOLS_SHARE = 6
 
 EXTRACT_TASK_PROMPT = """From the agent trace below, state the task the user gave the agent and \
 the outcome the agent delivered. Use the user's own request (not the system prompt) for the \
@@ -59,16 +78,18 @@ class TraceEvaluation:
         trace: TraceView,
         judge: JudgeClient,
         *,
-        token_budget: int = 6000,
+        token_budget: int = DEFAULT_TOKEN_BUDGET,
         context_window_tokens: int | None = None,
         session_traces: Sequence[TraceView] | None = None,
     ) -> None:
         self.trace = trace
         self.judge = judge
         self.session_traces = tuple(session_traces) if session_traces is not None else None
-        self._token_budget = token_budget
-        self._context_window_tokens = context_window_tokens
+        if context_window_tokens is not None:
+            token_budget = min(token_budget, context_window_tokens - REPLY_ALLOWANCE_TOKENS)
+        self.token_budget = token_budget  # the ceiling of every prompt of this trace
         self._rendered: RenderedTrace | None = None
+        self._tool_listing: tuple[str, str] | None = None
         self._tool_use: ToolUse | None = None
         self._shared: dict[str, asyncio.Task[tuple[Any, Usage]]] = {}
         self.computed = Counter[str]()  # how often each shared thing was actually computed
@@ -95,12 +116,30 @@ class TraceEvaluation:
         """The trace as the judge reads it; raises ContextOverflow if it cannot fit."""
         if self._rendered is None:
             self.computed["render"] += 1
-            self._rendered = render_trace(
-                self.trace,
-                token_budget=self._token_budget,
-                context_window_tokens=self._context_window_tokens,
-            )
+            self._rendered = render_trace(self.trace, token_budget=self._payload_budget)
         return self._rendered
+
+    def tool_listing(self) -> tuple[str, str]:
+        """(the tools the agent had, its numbered calls), fitted into the prompt budget;
+        raises ContextOverflow when even the calls' numbers and names do not fit."""
+        if self._tool_listing is None:
+            self.computed["tool_listing"] += 1
+            tools = self.tool_use()
+            budget = self._payload_budget
+            try:
+                available = render_available(tools.available, budget // AVAILABLE_TOOLS_SHARE)
+                calls = render_calls(tools.calls, budget - len(available) // 4 - 1)
+            except DoesNotFit as too_big:
+                raise ContextOverflow(
+                    f"trace {self.trace.trace_id} needs ~{too_big.skeleton_tokens} tokens to list "
+                    f"its {len(tools.calls)} tool calls; the prompt budget is {self.token_budget}"
+                ) from None
+            self._tool_listing = (available, calls)
+        return self._tool_listing
+
+    @property
+    def _payload_budget(self) -> int:
+        return max(1, self.token_budget - PROMPT_RESERVE_TOKENS)
 
     async def ask(self, request: JudgeRequest[AnswerT], meter: UsageMeter) -> AnswerT:
         try:
@@ -121,10 +160,20 @@ class TraceEvaluation:
         return result
 
     async def task(self, meter: UsageMeter) -> TaskAnswer:
-        return await self._once("task", lambda m: self.ask(self._extract_task(), m), meter)
+        """The extracted task and outcome, each clipped to TASK_CHARS (marked) so the
+        prompts that quote them stay within the budget."""
+        answer = await self._once("task", lambda m: self.ask(self._extract_task(), m), meter)
+        return TaskAnswer(
+            task=clip(answer.task, TASK_CHARS), outcome=clip(answer.outcome, TASK_CHARS)
+        )
 
     async def plan(self, meter: UsageMeter) -> PlanAnswer:
-        return await self._once("plan", lambda m: self.ask(self._extract_plan(), m), meter)
+        """The extracted plan, its steps clipped so that together they fit PLAN_CHARS."""
+        answer = await self._once("plan", lambda m: self.ask(self._extract_plan(), m), meter)
+        if not answer.plan:
+            return answer
+        each = max(40, PLAN_CHARS // len(answer.plan))
+        return PlanAnswer(plan=[clip(step, each) for step in answer.plan][: PLAN_CHARS // 40])
 
     def tool_use(self) -> ToolUse:
         if self._tool_use is None:

@@ -26,10 +26,12 @@ class PlanQuality(Metric):
 
     async def evaluate(self, evaluation: TraceEvaluation) -> MetricResult:
         meter = UsageMeter()
-        extracted = await evaluation.task(meter)
         plan = (await evaluation.plan(meter)).plan
-        if not plan:
-            return self.result(1.0, "No plan found in trace", meter, task=extracted.task, plan=[])
+        if not plan:  # no plan to rate: not applicable, and no task extraction needed
+            return self.not_applicable(
+                "No plan found in the trace.", meter, note="no_plan", plan=[]
+            )
+        extracted = await evaluation.task(meter)
         prompt = SCORE_PROMPT.format(task=extracted.task, plan=numbered(plan))
         answer = await evaluation.ask(JudgeRequest(prompt, ScoreAnswer, stage="score"), meter)
         return self.result(answer.score, answer.reason, meter, task=extracted.task, plan=plan)

@@ -4,7 +4,6 @@ from sightline.engine.judge.types import JudgeRequest
 from sightline.engine.metrics.answers import ScoreAnswer
 from sightline.engine.metrics.base import Metric, MetricResult, PromptStage
 from sightline.engine.metrics.context import TraceEvaluation, UsageMeter
-from sightline.engine.metrics.tools import describe_available, describe_calls
 
 EXTRACT_NOTE = """(No judge call.) Tool calls are read from the trace's TOOL spans (name, \
 arguments, result, error), or from the assistant messages' tool_calls when there are no TOOL \
@@ -28,15 +27,27 @@ class ToolCorrectness(Metric):
     name = "tool_correctness"
     description = "Did the agent call the right tools for the task? (1 = all right)"
     stages = (PromptStage("extract", EXTRACT_NOTE), PromptStage("score", SCORE_PROMPT))
+    version = 2  # 2: not applicable without tools (no judge noise)
 
     async def evaluate(self, evaluation: TraceEvaluation) -> MetricResult:
         meter = UsageMeter()
-        extracted = await evaluation.task(meter)
         tools = evaluation.tool_use()
+        # No tool called and none offered: nothing to judge. When tools were offered and
+        # none was called, the judge still decides (not calling a needed tool is an error).
+        if not tools.calls and not tools.available:
+            return self.not_applicable(
+                "No tool calls and no available tools in the trace.",
+                meter,
+                note="no_tools",
+                user_input=None,
+                tools_called=[],
+                available_tools=[],
+            )
+        extracted = await evaluation.task(meter)
         prompt = SCORE_PROMPT.format(
             task=extracted.task,
-            available=describe_available(tools.available),
-            calls=describe_calls(tools.calls),
+            available=evaluation.tool_listing()[0],
+            calls=evaluation.tool_listing()[1],
         )
         answer = await evaluation.ask(JudgeRequest(prompt, ScoreAnswer, stage="score"), meter)
         return self.result(

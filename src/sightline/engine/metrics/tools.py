@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sightline.engine.text import compact_json, message_list
+from sightline.engine.text import message_list
 from sightline.engine.views import TraceView
 
 
@@ -67,23 +67,3 @@ def _tool_definitions(holder: Any) -> list[AvailableTool]:
         if spec.get("name"):
             tools.append(AvailableTool(str(spec["name"]), str(spec.get("description") or "")))
     return tools
-
-
-def describe_calls(calls: tuple[ToolCall, ...], limit: int = 600) -> str:
-    lines = []
-    for number, call in enumerate(calls, start=1):
-        arguments = (
-            call.arguments if isinstance(call.arguments, str) else compact_json(call.arguments)
-        )
-        line = f"{number}. {call.name}({arguments[:limit]})"
-        if call.error:
-            line += f" → error: {call.error[:200]}"
-        elif call.result is not None:
-            result = call.result if isinstance(call.result, str) else compact_json(call.result)
-            line += f" → {result[:limit]}"
-        lines.append(line)
-    return "\n".join(lines) or "(none)"
-
-
-def describe_available(tools: tuple[AvailableTool, ...]) -> str:
-    return "\n".join(f"- {t.name}: {t.description}" for t in tools) or "(not recorded in the trace)"

@@ -1,14 +1,30 @@
 """The session metrics' maths (API.md §4.4): pure functions over per-trace signal scores.
 
 Input is ``{trace_id: {signal: score}}`` in session order, holding only the signals that
-were computed. Unlike PandaProbe, a session where nothing could be evaluated does not score
-a perfect 1.0: ``NothingToEvaluate`` is raised and the caller stores a FAILED score.
+are evidence, and ``{trace_id: [signal, ...]}`` naming the signals that failed (a judge
+error). A signal that did not apply (not applicable, or nothing to compare) is in neither.
+
+What a session score rests on (README, "What a score rests on"):
+
+- the *applicable* signals are the session's traces × 4 signals, minus the not-applicable
+  ones: those that succeeded plus those that failed;
+- fewer than ``MIN_EVIDENCE_SHARE`` (50%) of them succeeded → ``InsufficientEvidence``:
+  the caller stores a FAILED score whose reason starts ``insufficient_evidence:`` and says
+  how many of how many failed. agent_consistency, which rests on the confidence signal,
+  also needs half of its confidence signals;
+- otherwise the score is computed from what succeeded, and when some signals failed the
+  reason says how many and which: "...; 3 of 16 signals failed (tool_correctness ×2,
+  confidence ×1) and are not counted.";
+- nothing applicable at all (no traces, every signal not applicable) → ``NothingToEvaluate``
+  (unlike PandaProbe, never a perfect 1.0).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,12 +45,80 @@ RISK_KEYS: dict[str, str] = {
 TOP_K_FRACTION = 0.15
 ENSEMBLE_WEIGHT = 0.1
 FLAG_RISK = 0.5
+MIN_EVIDENCE_SHARE = 0.5  # of the applicable signals that must have succeeded
 
 Signals = Mapping[str, Mapping[str, float]]
+Failures = Mapping[str, Sequence[str]]  # {trace_id: [signals that failed]}
 
 
 class NothingToEvaluate(Exception):
     """No trace carried the signals a metric needs; the session score must be FAILED."""
+
+    code = "no_signals"
+
+    def __init__(self, message: str, metadata: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.metadata = dict(metadata or {})
+
+
+class InsufficientEvidence(NothingToEvaluate):
+    """Too many of the applicable signals failed for the score to mean anything."""
+
+    code = "insufficient_evidence"
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """How many of the applicable signals (of ``names``) succeeded and failed."""
+
+    names: tuple[str, ...]
+    succeeded: Counter[str]
+    failed: Counter[str]
+
+    @classmethod
+    def of(
+        cls, signals: Signals, failures: Failures | None, names: Iterable[str] = SIGNALS
+    ) -> Evidence:
+        wanted = tuple(names)
+        succeeded = Counter(n for s in signals.values() for n in s if n in wanted)
+        failed = Counter(n for f in (failures or {}).values() for n in f if n in wanted)
+        return cls(wanted, succeeded, failed)
+
+    @property
+    def applicable(self) -> int:
+        return self.succeeded.total() + self.failed.total()
+
+    def require(self, what: str = "signals", needs: str = "a session score needs") -> None:
+        """Raises InsufficientEvidence below MIN_EVIDENCE_SHARE (nothing applicable is the
+        caller's NothingToEvaluate, not this)."""
+        applicable = self.applicable
+        if applicable and self.succeeded.total() < MIN_EVIDENCE_SHARE * applicable:
+            raise InsufficientEvidence(
+                f"{self._failed_phrase(what)}; {needs} at least "
+                f"{MIN_EVIDENCE_SHARE:.0%} of them to succeed.",
+                {"evidence": self.as_metadata()},
+            )
+
+    def annotate(self, reason: str) -> str:
+        """A computed score's reason, plus which signals failed when some did."""
+        if not self.failed:
+            return reason
+        return f"{reason.rstrip('.')}; {self._failed_phrase('signals')} and are not counted."
+
+    def as_metadata(self) -> dict[str, Any]:
+        return {
+            "applicable_signals": self.applicable,
+            "succeeded_signals": self.succeeded.total(),
+            "failed_signals": self.failed.total(),
+            "failed_by_signal": {n: self.failed[n] for n in self.names if self.failed[n]},
+            "min_success_share": MIN_EVIDENCE_SHARE,
+        }
+
+    def _failed_phrase(self, what: str) -> str:
+        order = {name: index for index, name in enumerate(self.names)}
+        named = sorted(self.failed.items(), key=lambda item: (-item[1], order[item[0]]))
+        breakdown = ", ".join(f"{name} ×{count}" for name, count in named)
+        return f"{self.failed.total()} of {self.applicable} {what} failed ({breakdown})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +146,14 @@ def _risks(signals: Mapping[str, float], weights: Mapping[str, float]) -> dict[s
 
 
 def agent_reliability(
-    signals: Signals, weights: Mapping[str, float], total_traces: int
+    signals: Signals,
+    weights: Mapping[str, float],
+    total_traces: int,
+    failures: Failures | None = None,
 ) -> SessionMetricOutcome:
     """Max-compose per trace, then a top-k tail-risk mean blended with the worst trace."""
+    evidence = Evidence.of(signals, failures)
+    evidence.require()
     per_trace: dict[str, dict[str, float]] = {}
     for tid, trace_signals in signals.items():
         risks = _risks(trace_signals, weights)
@@ -86,10 +175,11 @@ def agent_reliability(
     )
     return SessionMetricOutcome(
         _clamp(1.0 - raw),
-        reason,
+        evidence.annotate(reason),
         {
             "total_traces_in_session": total_traces,
             "traces_evaluated": n,
+            "evidence": evidence.as_metadata(),
             "raw_risk": round(raw, 6),
             "signal_weights": dict(weights),
             "per_trace_signals": per_trace,
@@ -106,9 +196,23 @@ def agent_reliability(
 
 
 def agent_consistency(
-    signals: Signals, weights: Mapping[str, float], total_traces: int
+    signals: Signals,
+    weights: Mapping[str, float],
+    total_traces: int,
+    failures: Failures | None = None,
 ) -> SessionMetricOutcome:
-    """Weighted RMS of each trace's uncertainty, amplified by its other signals' risks."""
+    """Weighted RMS of each trace's uncertainty, amplified by its other signals' risks.
+
+    PandaProbe's formula, and despite the name a measure of how *uncertain* the agent is
+    over the session (a quadratic mean, so the worst turns weigh more), not of how much it
+    varies: ten turns all at confidence 0.3 score 0.3, however steady. The spread across
+    turns is reported beside it in ``metadata.dispersion`` (population standard deviations
+    of the per-trace confidence and weighted uncertainty)."""
+    evidence = Evidence.of(signals, failures)
+    evidence.require()
+    Evidence.of(signals, failures, ("confidence",)).require(
+        "confidence signals", "agent_consistency rests on confidence and needs"
+    )
     per_trace: dict[str, dict[str, float]] = {}
     for tid, trace_signals in signals.items():
         if "confidence" not in trace_signals:
@@ -127,6 +231,8 @@ def agent_consistency(
         raise NothingToEvaluate(_no_signals_reason(total_traces, "a confidence signal"))
     n = len(per_trace)
     rms = math.sqrt(sum(t["weighted_uncertainty"] ** 2 for t in per_trace.values()) / n)
+    confidences = [signals[tid]["confidence"] for tid in per_trace]
+    uncertainties = [t["weighted_uncertainty"] for t in per_trace.values()]
     score = _clamp(1.0 - rms)
     if score >= 0.8:
         reason = f"Consistent performance across {n} traces."
@@ -136,14 +242,21 @@ def agent_consistency(
         reason = f"High instability across {n} traces; multiple signals compound."
     return SessionMetricOutcome(
         score,
-        reason,
+        evidence.annotate(reason),
         {
             "total_traces_in_session": total_traces,
             "traces_evaluated": n,
+            "evidence": evidence.as_metadata(),
             "raw_instability": round(rms, 6),
             "signal_weights": dict(weights),
             "per_trace_signals": per_trace,
             "aggregation": {"method": "weighted_rms", "rms_value": round(rms, 6)},
+            "dispersion": {
+                "confidence_stdev": round(statistics.pstdev(confidences), 6),
+                "weighted_uncertainty_stdev": round(statistics.pstdev(uncertainties), 6),
+                "confidence_min": min(confidences),
+                "confidence_max": max(confidences),
+            },
         },
     )
 
@@ -151,7 +264,10 @@ def agent_consistency(
 def _no_signals_reason(total_traces: int, needed: str) -> str:
     if total_traces == 0:
         return "Session has no traces to evaluate."
-    return f"No trace of the {total_traces} in the session has {needed}: every signal failed."
+    return (
+        f"No trace of the {total_traces} in the session has {needed}: every signal failed "
+        "or was not applicable."
+    )
 
 
 SESSION_METRICS = {
@@ -160,8 +276,9 @@ SESSION_METRICS = {
 }
 SESSION_METRIC_DESCRIPTIONS = {
     "agent_consistency": (
-        "How steady the agent is across a conversation: the weighted RMS of each turn's "
-        "uncertainty (1 - confidence), amplified by loop, tool and coherence risks."
+        "How certain the agent stays in a conversation: 1 - the RMS of each turn's "
+        "uncertainty (1 - confidence) amplified by loop, tool and coherence risks. A level, "
+        "not a variability."
     ),
     "agent_reliability": (
         "Tail risk of a conversation: each turn's worst weighted signal risk (confidence, "

@@ -1,11 +1,16 @@
 """SESSION targets for the executor: per-trace signals, then the session metrics' maths.
 
 For each trace of the session (in order) the four signals are taken from an earlier score
-when one may be reused — AUTOMATED, SUCCESS, NUMERIC, same judge model (API.md §6 item 13) —
-and computed otherwise, all traces and signals at once through the run's judge (so the
-engine's limiter, cache, budget and accounting apply). loop_detection sees the session's
-earlier traces. Computed signals are written as trace scores of the session run, so their
-cost is the run's cost; the session score rows carry no cost of their own.
+when one may be reused — AUTOMATED, SUCCESS, NUMERIC, same judge model (API.md §6 item 13),
+a number or a not-applicable finding — and computed otherwise, all traces and signals at
+once through the run's judge (so the engine's limiter, cache, budget and accounting apply).
+loop_detection sees the session's earlier traces. Computed signals are written as trace
+scores of the session run, so their cost is the run's cost; the session score rows carry no
+cost of their own.
+
+A signal is evidence (a number the maths uses), no evidence (not applicable, or an older
+score marked with a ``note``: stored, not counted, never recomputed because of it), or
+failed (a judge error: counted against the session's evidence, see ``aggregation``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from sightline.engine.metrics import MetricResult, TraceEvaluation, get_metric
 from sightline.engine.session.aggregation import (
     SESSION_METRICS,
     SIGNALS,
+    Failures,
     NothingToEvaluate,
     merge_weights,
 )
@@ -72,12 +78,11 @@ class SessionTargetEvaluator:
             missing_signals = []
             for name in SIGNALS:
                 score = reusable.get((trace.trace_id, name))
-                value = _reusable_value(score)
-                if score is None or value is None:
+                if score is None or not _reusable(name, score):
                     missing_signals.append(name)
                 else:
                     tally.reused += 1
-                    tally.add(str(trace.trace_id), name, value, score.metadata_ or {})
+                    tally.add(str(trace.trace_id), name, _value(score), score.metadata_ or {})
             wanted.append(missing_signals)
 
         computed = await asyncio.gather(
@@ -102,9 +107,11 @@ class SessionTargetEvaluator:
                     )
         self._pending[(ctx.run_id, target_id)] = rows
         summary = tally.summary(ctx.model)
-        signals = tally.signals
         weights = merge_weights(ctx.filters.get("signal_weights"))
-        return [_session_outcome(m, signals, weights, len(views), summary) for m in metrics]
+        return [
+            _session_outcome(m, tally.signals, tally.failed(), weights, len(views), summary)
+            for m in metrics
+        ]
 
     async def write(
         self, db: AsyncSession, ctx: RunContext, target_id: str, outcomes: list[PairOutcome]
@@ -127,14 +134,20 @@ class _Tally:
     failures: list[dict[str, str]] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
 
-    def add(self, trace_id: str, name: str, value: float, metadata: dict[str, Any]) -> None:
-        # A signal that had nothing to look at (loop detection on a session's first turn,
-        # coherence of an empty output: metadata "note") is stored but is not evidence, so a
-        # session with no real evidence fails instead of scoring a perfect 1.0.
-        if metadata.get("note"):
+    def add(self, trace_id: str, name: str, value: float | None, metadata: dict[str, Any]) -> None:
+        # A signal that had nothing to look at (not applicable: a null value; or, in scores
+        # stored before not-applicable existed, a 1.0 with a metadata "note") is stored but
+        # is not evidence, so a session with no real evidence fails instead of scoring 1.0.
+        if value is None or metadata.get("note"):
             self.no_evidence += 1
         else:
             self.signals[trace_id][name] = value
+
+    def failed(self) -> Failures:
+        by_trace: dict[str, list[str]] = {}
+        for failure in self.failures:
+            by_trace.setdefault(failure["trace_id"], []).append(failure["signal"])
+        return by_trace
 
     def summary(self, model: str) -> dict[str, Any]:
         return {
@@ -149,8 +162,21 @@ class _Tally:
         }
 
 
-def _reusable_value(score: Any) -> float | None:
-    if score is None:
+def _reusable(name: str, score: Any) -> bool:
+    """A number in [0, 1], or a not-applicable finding (null value, metadata.not_applicable:
+    reusing it means a trace without tools is not re-examined on every run), computed by
+    the metric's current version (an older one, e.g. loop_detection before it looked at
+    repeated tool calls, is computed again)."""
+    metadata = score.metadata_ or {}
+    if metadata.get("metric_version", 1) != get_metric(name).version:
+        return False
+    if score.value is None:
+        return bool(metadata.get("not_applicable"))
+    return _value(score) is not None
+
+
+def _value(score: Any) -> float | None:
+    if score.value is None:
         return None
     try:
         value = float(score.value)
@@ -177,15 +203,16 @@ async def _compute(
 def _session_outcome(
     metric: str,
     signals: dict[str, dict[str, float]],
+    failures: Failures,
     weights: dict[str, float],
     total_traces: int,
     summary: dict[str, Any],
 ) -> PairOutcome:
     try:
-        outcome = SESSION_METRICS[metric](signals, weights, total_traces)
-    except NothingToEvaluate as nothing:
-        metadata = {"error": "no_signals", "signal_weights": weights, **summary}
-        return PairOutcome(metric, None, f"no_signals: {nothing}", metadata)
+        outcome = SESSION_METRICS[metric](signals, weights, total_traces, failures)
+    except NothingToEvaluate as nothing:  # no_signals, or insufficient_evidence
+        metadata = {"error": nothing.code, "signal_weights": weights, **nothing.metadata}
+        return PairOutcome(metric, None, f"{nothing.code}: {nothing}", {**metadata, **summary})
     return PairOutcome(metric, outcome.score, outcome.reason, {**outcome.metadata, **summary})
 
 
@@ -197,7 +224,9 @@ def _signal_row(
     now: Any,
 ) -> dict[str, Any]:
     if isinstance(result, MetricResult):
-        value, status, reason = str(round(result.score, 4)), ScoreStatus.SUCCESS, result.reason
+        # Not applicable: SUCCESS with a null value (its metadata says not_applicable).
+        value = None if result.score is None else str(round(result.score, 4))
+        status, reason = ScoreStatus.SUCCESS, result.reason
         metadata = dict(result.metadata)
         usage = result.usage
     else:

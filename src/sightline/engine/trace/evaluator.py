@@ -97,7 +97,7 @@ class TraceTargetEvaluator:
                 outcomes.append(
                     PairOutcome(
                         name, result.score, result.reason, result.metadata, result.usage,
-                        context=context,
+                        context=context, not_applicable=result.not_applicable,
                     )
                 )  # fmt: skip
         return outcomes
@@ -117,6 +117,8 @@ class TraceTargetEvaluator:
 def _score_row(
     ctx: RunContext, trace_id: uuid.UUID, outcome: PairOutcome, environment: str | None, now: Any
 ) -> dict[str, Any]:
+    """A score, a FAILED row (null value, coded reason), or a not-applicable one: SUCCESS
+    with a null value, reason ``not_applicable: ...`` and ``metadata.not_applicable``."""
     usage = outcome.usage
     metadata = dict(outcome.metadata)
     if not outcome.failed or usage.requests or usage.cached:

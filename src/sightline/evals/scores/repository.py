@@ -176,7 +176,8 @@ async def list_reusable_signals(
     model: str,
 ) -> dict[tuple[uuid.UUID, str], TraceScore]:
     """The newest score per (trace, signal) that may stand in for a fresh computation:
-    AUTOMATED, SUCCESS, NUMERIC, same judge model, in this project (API.md §6 item 13)."""
+    AUTOMATED, SUCCESS, NUMERIC, same judge model, in this project (API.md §6 item 13),
+    with a value or marked not applicable (a null value with ``metadata.not_applicable``)."""
     if not trace_ids:
         return {}
     rows = await db.scalars(
@@ -189,12 +190,13 @@ async def list_reusable_signals(
             TraceScore.status == ScoreStatus.SUCCESS,
             TraceScore.data_type == ScoreDataType.NUMERIC,
             TraceScore.model == model,
-            TraceScore.value.is_not(None),
         )
         .order_by(TraceScore.created_at)
     )
     newest: dict[tuple[uuid.UUID, str], TraceScore] = {}
     for score in rows.all():
+        if score.value is None and not (score.metadata_ or {}).get("not_applicable"):
+            continue
         newest[(score.trace_id, score.name)] = score  # ascending: the last one wins
     return newest
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sightline.db.models import SessionScore, TraceScore
 from sightline.db.session import dialect_of
 from sightline.evals.scores.repository import ScoreFilter, session_score_query
-from sightline.kit.statuses import ScoreDataType, ScoreStatus
+from sightline.kit.statuses import ScoreDataType, ScoreSource, ScoreStatus
 
 
 def _numeric_value() -> ColumnElement[float]:
@@ -22,12 +22,19 @@ def _numeric_value() -> ColumnElement[float]:
 
 
 async def summary_counts(db: AsyncSession, project_id: uuid.UUID, where: ScoreFilter) -> list[Any]:
-    """Per name: SUCCESS and FAILED counts and the newest created_at (any status)."""
+    """Per name: SUCCESS, FAILED and not-applicable counts (automated SUCCESS without a
+    value) and the newest created_at (any status)."""
+    not_applicable = (
+        (TraceScore.status == ScoreStatus.SUCCESS)
+        & (TraceScore.source == ScoreSource.AUTOMATED)
+        & TraceScore.value.is_(None)
+    )
     stmt = (
         select(
             TraceScore.name,
             func.count().filter(TraceScore.status == ScoreStatus.SUCCESS).label("success_count"),
             func.count().filter(TraceScore.status == ScoreStatus.FAILED).label("failed_count"),
+            func.count().filter(not_applicable).label("not_applicable_count"),
             func.max(TraceScore.created_at).label("latest_score_at"),
         )
         .where(*where.clauses(project_id))

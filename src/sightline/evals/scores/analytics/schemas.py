@@ -18,9 +18,12 @@ class ScoreSummary(BaseModel):
     min_score: float | None
     max_score: float | None
     median_score: float | None
-    success_count: int
+    success_count: int  # SUCCESS of any data type, not-applicable findings included
     failed_count: int
     latest_score_at: Timestamp | None
+    # SUCCESS without a value (README, "What a score rests on"): counted in success_count, never
+    # in the statistics. Sightline's addition; PandaProbe's clients ignore unknown fields.
+    not_applicable_count: int = 0
 
 
 class ScoreTrendPoint(BaseModel):

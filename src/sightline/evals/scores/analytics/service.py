@@ -1,11 +1,13 @@
 """Score analytics: summary per metric, trend over time, value distribution, for trace
 scores and session scores; a session's history and the comparison of sessions.
 
-Statistics cover NUMERIC SUCCESS scores. Trace-score statistics are computed in SQL from a
-histogram of distinct values; session-score analytics are computed in Python over the rows;
-both give the same answers on both databases. Unlike PandaProbe's ``width_bucket`` (§6 item
-21), a distribution puts an exact 1.0 in the top bucket, not in an extra ``buckets + 1``, and
-a session's history holds its newest points, not its oldest.
+Statistics cover NUMERIC SUCCESS scores with a value: a not-applicable finding (SUCCESS,
+null value) is counted (``not_applicable_count``) but never averaged or bucketed.
+Trace-score statistics are computed in SQL from a histogram of distinct values;
+session-score analytics are computed in Python over the rows; both give the same answers on
+both databases. Unlike PandaProbe's ``width_bucket`` (§6 item 21), a distribution puts an
+exact 1.0 in the top bucket, not in an extra ``buckets + 1``, and a session's history holds
+its newest points, not its oldest.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from sightline.evals.scores.analytics.schemas import (
     SortOrder,
 )
 from sightline.evals.scores.repository import ScoreFilter
-from sightline.kit.statuses import ScoreDataType, ScoreStatus
+from sightline.kit.statuses import ScoreDataType, ScoreSource, ScoreStatus
 
 # -- trace scores -----------------------------------------------------------------------
 
@@ -72,6 +74,7 @@ async def trace_summary(
                 success_count=int(row.success_count),
                 failed_count=int(row.failed_count),
                 latest_score_at=row.latest_score_at,
+                not_applicable_count=int(row.not_applicable_count),
             )
         )
     return rows
@@ -135,6 +138,14 @@ def _session_value(score: SessionScore) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _not_applicable(score: SessionScore) -> bool:
+    return (
+        score.status == ScoreStatus.SUCCESS
+        and score.source == ScoreSource.AUTOMATED
+        and score.value is None
+    )
+
+
 def _successful_values(scores: list[SessionScore]) -> list[float]:
     values = (_session_value(s) for s in scores if s.status == ScoreStatus.SUCCESS)
     return [v for v in values if v is not None]
@@ -165,6 +176,7 @@ async def session_summary(
                 success_count=sum(1 for s in scores if s.status == ScoreStatus.SUCCESS),
                 failed_count=sum(1 for s in scores if s.status == ScoreStatus.FAILED),
                 latest_score_at=max(s.created_at for s in scores),
+                not_applicable_count=sum(1 for s in scores if _not_applicable(s)),
             )
         )
     return rows
