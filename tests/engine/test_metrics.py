@@ -111,7 +111,12 @@ async def test_argument_correctness_scores_the_fraction_of_yes(
     script(fake_server, ArgumentVerdicts={"verdicts": verdicts, "reason": "one bad unit"})
     result = await evaluate("argument_correctness", judge)
     assert result.score == pytest.approx(0.6667)
-    assert result.metadata["verdicts"][2] == {"verdict": "no", "reason": "bad unit"}
+    assert result.metadata["verdicts"][2] == {
+        "call": 3,
+        "tool": "check",
+        "verdict": "no",
+        "reason": "bad unit",
+    }
 
 
 def assert_not_applicable(result: Any, note: str) -> None:

@@ -68,22 +68,46 @@ Errors (``sightline.engine.errors``): see the tree there. Store a FAILED score f
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 
+from sightline.engine.errors import EngineError
+from sightline.engine.judge.types import Usage
 from sightline.engine.metrics import Metric, MetricResult, TraceEvaluation
+from sightline.engine.metrics.context import CURRENT_METRIC, rebalance
 
 
 async def evaluate_metrics(
     evaluation: TraceEvaluation, metrics: Sequence[Metric]
 ) -> dict[str, MetricResult | Exception]:
     """Run a trace's metrics concurrently (the judge's Limits bound the real concurrency);
-    each metric's failure is returned in its place instead of cancelling the others."""
-    outcomes = await asyncio.gather(
-        *(metric.evaluate(evaluation) for metric in metrics), return_exceptions=True
-    )
+    each metric's failure is returned in its place instead of cancelling the others. The
+    cost of a shared extraction is then split between the metrics that used it."""
+
+    async def one(metric: Metric) -> MetricResult:
+        CURRENT_METRIC.set(metric.name)  # gather runs each in its own task and context
+        return await metric.evaluate(evaluation)
+
+    outcomes = await asyncio.gather(*(one(metric) for metric in metrics), return_exceptions=True)
     results: dict[str, MetricResult | Exception] = {}
     for metric, outcome in zip(metrics, outcomes, strict=True):
         if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
             raise outcome  # cancellation and interpreter exits are not metric failures
         results[metric.name] = outcome
+    for name, shares in evaluation.shares().items():
+        if name is None:
+            continue  # awaited outside evaluate_metrics: left as charged
+        result = results.get(name)
+        if isinstance(result, MetricResult):
+            usage = result.usage
+            for charged, share, _ in shares.values():
+                usage = rebalance(usage, charged, share)
+            shared = {key: fraction for key, (_, _, fraction) in shares.items()}
+            metadata = {**result.metadata, "shared_extractions": shared}
+            results[name] = dataclasses.replace(result, usage=usage, metadata=metadata)
+        elif isinstance(result, EngineError) and isinstance(result.usage, Usage):
+            usage = result.usage
+            for charged, share, _ in shares.values():
+                usage = rebalance(usage, charged, share)
+            result.usage = usage
     return results

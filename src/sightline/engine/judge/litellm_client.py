@@ -82,20 +82,24 @@ class LiteLLMJudge:
         if self._cache is not None:
             hit = await self._cache.get(key)
             if hit is not None:
-                answer = parse_answer(hit.content, request.answer_model)
-                return JudgeResult(answer, Usage(cached=1), self._model, cached=True)
+                try:
+                    answer = parse_answer(hit.content, request.answer_model, request.check)
+                except InvalidAnswer:
+                    pass  # cached before a check existed, or by another shape: ask again
+                else:
+                    return JudgeResult(answer, Usage(cached=1), self._model, cached=True)
 
         content, usage = await self._chat(messages, schema, request.schema_name)
         repaired = False
         try:
-            answer = parse_answer(content, request.answer_model)
+            answer = parse_answer(content, request.answer_model, request.check)
         except InvalidAnswer as problem:
             retry_messages = repair_messages(messages, content, str(problem))
             content, repair_usage = await self._chat(retry_messages, schema, request.schema_name)
             usage += repair_usage
             repaired = True
             try:
-                answer = parse_answer(content, request.answer_model)
+                answer = parse_answer(content, request.answer_model, request.check)
             except InvalidAnswer as final:
                 error = UnparseableAnswer(
                     f"{self._model} gave no valid {request.schema_name} JSON "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -60,7 +61,11 @@ def strip_code_fence(text: str) -> str:
     return stripped.strip()
 
 
-def parse_answer(content: str | None, answer_model: type[AnswerT]) -> AnswerT:
+def parse_answer(
+    content: str | None,
+    answer_model: type[AnswerT],
+    check: Callable[[AnswerT], None] | None = None,
+) -> AnswerT:
     if not content:
         raise InvalidAnswer("the reply was empty")
     text = strip_code_fence(content)
@@ -69,13 +74,19 @@ def parse_answer(content: str | None, answer_model: type[AnswerT]) -> AnswerT:
     except json.JSONDecodeError as exc:
         raise InvalidAnswer(f"not JSON ({exc.msg} at position {exc.pos})") from exc
     try:
-        return answer_model.model_validate(data)
+        answer = answer_model.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
             for err in exc.errors()[:5]
         )
         raise InvalidAnswer(f"does not match the schema ({problems})") from exc
+    if check is not None:
+        try:
+            check(answer)
+        except ValueError as exc:
+            raise InvalidAnswer(str(exc)) from exc
+    return answer
 
 
 def repair_messages(

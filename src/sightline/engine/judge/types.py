@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -10,9 +11,10 @@ from pydantic import BaseModel
 AnswerT = TypeVar("AnswerT", bound=BaseModel)
 
 JUDGE_SYSTEM_PROMPT = (
-    "You are Sightline's evaluation judge for AI-agent traces. Read the material, reason "
-    "silently, and reply with a single JSON object that matches the requested schema. "
-    "No prose, no markdown."
+    "You are Sightline's evaluation judge for AI-agent traces. Read the material, then reply "
+    "with a single JSON object that matches the requested schema, filling in its fields in "
+    "order: write your reasoning in the reason fields before you give any score or verdict. "
+    "No prose outside the JSON, no markdown."
 )
 
 
@@ -58,6 +60,9 @@ class JudgeRequest(Generic[AnswerT]):
     answer_model: type[AnswerT]
     stage: str = "judge"
     system: str = JUDGE_SYSTEM_PROMPT
+    # Checks what a schema cannot express (one verdict per listed call, say): raises
+    # ValueError naming the problem, which earns the judge its one repair request.
+    check: Callable[[AnswerT], None] | None = None
 
     @property
     def schema_name(self) -> str:

@@ -1,4 +1,8 @@
-"""The JSON shapes the judge answers in. Every field is required (strict structured output)."""
+"""The JSON shapes the judge answers in. Every field is required (strict structured output).
+
+The reasoning comes before the score in every shape: a model writes the properties in
+schema order, so it explains its judgement before it commits to a number.
+"""
 
 from __future__ import annotations
 
@@ -17,26 +21,26 @@ class PlanAnswer(BaseModel):
 
 
 class ScoreAnswer(BaseModel):
+    reason: str = Field(description="Your reasoning, written before you decide the score")
     score: float = Field(ge=0.0, le=1.0)
-    reason: str
 
 
 class TaskVerdict(BaseModel):
+    reason: str = Field(description="Your reasoning, written before you decide the verdict")
     verdict: float = Field(ge=0.0, le=1.0)
-    reason: str
 
 
 class ConfidenceAnswer(BaseModel):
+    reason: str = Field(description="Your reasoning, written before you decide the confidence")
     confidence: float = Field(ge=0.0, le=1.0)
-    reason: str
 
 
 class ArgumentVerdict(BaseModel):
     call: int = Field(description="The number of the tool call, as listed")
+    reason: str = Field(description="Why the arguments are right or wrong, before the verdict")
     verdict: Literal["yes", "no"]
-    reason: str
 
 
 class ArgumentVerdicts(BaseModel):
-    verdicts: list[ArgumentVerdict]
+    verdicts: list[ArgumentVerdict] = Field(description="Exactly one per listed call, in order")
     reason: str = Field(description="One or two sentences summing up the wrong arguments, if any")

@@ -12,7 +12,8 @@ EVALUATE_PROMPT = """Read this AI-agent trace:
 How much can the agent's final answer be trusted? 1.0: it is grounded in tool or retrieval \
 results shown in the trace, consistent with them, and no error was left unresolved; lower it \
 for claims without support in the trace, contradictions, ignored errors, or guessing; 0.0: the \
-answer is unsupported or contradicted. Give the confidence and a one-sentence reason."""
+answer is unsupported or contradicted. \
+First explain your reasoning in two or three sentences, then give the confidence."""
 
 
 class Confidence(Metric):

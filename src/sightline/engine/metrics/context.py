@@ -3,8 +3,10 @@
 The rendered trace and the shared extractions (the user's task and outcome, the plan, the
 tool calls) are memoised with single-flight semantics: when metrics run concurrently on the
 same trace, the first to ask starts the work and the others await the same task. The judge
-usage of a shared extraction is charged to the metric that started it, so summing usage over
-a trace's scores gives exactly what was spent.
+usage of a shared extraction is first charged to the metric that started it; when a trace's
+metrics run through ``engine.evaluate_metrics`` it is then split evenly between every metric
+that awaited it, so no metric pays for the others and the sum over a trace's scores is still
+exactly what was spent.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import copy
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -33,6 +36,9 @@ from sightline.engine.render import (
 from sightline.engine.views import TraceView
 
 T = TypeVar("T")
+# The metric being evaluated, set by evaluate_metrics for each metric's task, so a shared
+# extraction knows who awaited it.
+CURRENT_METRIC: ContextVar[str | None] = ContextVar("sightline_current_metric", default=None)
 AnswerT = TypeVar("AnswerT", bound=BaseModel)
 
 DEFAULT_TOKEN_BUDGET: int = JudgeSettings.model_fields["prompt_token_budget"].default
@@ -92,6 +98,9 @@ class TraceEvaluation:
         self._tool_listing: tuple[str, str] | None = None
         self._tool_use: ToolUse | None = None
         self._shared: dict[str, asyncio.Task[tuple[Any, Usage]]] = {}
+        self._users: dict[str, list[str | None]] = {}  # metrics that awaited each extraction
+        self._starters: dict[str, str | None] = {}
+        self.shared_usage: dict[str, Usage] = {}
         self.computed = Counter[str]()  # how often each shared thing was actually computed
 
     @classmethod
@@ -192,14 +201,22 @@ class TraceEvaluation:
     async def _once(
         self, key: str, compute: Callable[[UsageMeter], Awaitable[T]], meter: UsageMeter
     ) -> T:
+        user = CURRENT_METRIC.get()
+        users = self._users.setdefault(key, [])
+        if user not in users:
+            users.append(user)
         task = self._shared.get(key)
         started_here = task is None
         if task is None:
+            self._starters[key] = user
 
             async def run() -> tuple[Any, Usage]:
                 own = UsageMeter()
                 self.computed[key] += 1
-                value = await compute(own)
+                try:
+                    value = await compute(own)
+                finally:
+                    self.shared_usage[key] = own.usage
                 return value, own.usage
 
             task = asyncio.ensure_future(run())
@@ -208,8 +225,9 @@ class TraceEvaluation:
         try:
             value, usage = await asyncio.shield(task)
         except EngineError as exc:
-            # Every waiter gets the same exception object: only the metric that started the
-            # shared work is charged for it, the others fail with a copy that spent nothing.
+            # Every waiter gets the same exception object: the metric that started the shared
+            # work is charged for it, the others fail with a copy that spent nothing on it
+            # (evaluate_metrics then splits the charge between all of them).
             if started_here:
                 _charge_failure(exc, meter)
                 raise
@@ -219,6 +237,53 @@ class TraceEvaluation:
         if started_here:
             meter.add(usage)
         return value  # type: ignore[no-any-return]
+
+    def shares(self) -> dict[str | None, dict[str, tuple[Usage, Usage, str]]]:
+        """Per metric, per shared extraction it awaited: (what it was charged, its fair
+        share, "i/n"). Charged is the whole usage for the metric that started the work and
+        nothing for the others; evaluate_metrics moves each from the one to the other."""
+        out: dict[str | None, dict[str, tuple[Usage, Usage, str]]] = {}
+        for key, users in self._users.items():
+            total = self.shared_usage.get(key, Usage())
+            for user, share in zip(users, split_usage(total, len(users)), strict=True):
+                charged = total if self._starters.get(key) == user else Usage()
+                out.setdefault(user, {})[key] = (charged, share, f"1/{len(users)}")
+        return out
+
+
+def split_usage(usage: Usage, parts: int) -> list[Usage]:
+    """``parts`` usages that add up exactly to ``usage`` (integers: remainders go to the
+    first ones; cost: the last part takes what rounding left)."""
+
+    def ints(total: int) -> list[int]:
+        base, extra = divmod(total, parts)
+        return [base + (1 if i < extra else 0) for i in range(parts)]
+
+    costs = [usage.cost_usd / parts] * parts
+    costs[-1] = usage.cost_usd - sum(costs[:-1])
+    return [
+        Usage(prompt, completion, cost, requests, cached, usage.notes)
+        for prompt, completion, cost, requests, cached in zip(
+            ints(usage.prompt_tokens),
+            ints(usage.completion_tokens),
+            costs,
+            ints(usage.requests),
+            ints(usage.cached),
+            strict=True,
+        )
+    ]
+
+
+def rebalance(usage: Usage, charged: Usage, share: Usage) -> Usage:
+    """``usage`` with ``charged`` taken out and ``share`` put in."""
+    return Usage(
+        usage.prompt_tokens - charged.prompt_tokens + share.prompt_tokens,
+        usage.completion_tokens - charged.completion_tokens + share.completion_tokens,
+        usage.cost_usd - charged.cost_usd + share.cost_usd,
+        usage.requests - charged.requests + share.requests,
+        usage.cached - charged.cached + share.cached,
+        usage.notes,
+    )
 
 
 def _charge_failure(exc: EngineError, meter: UsageMeter) -> None:

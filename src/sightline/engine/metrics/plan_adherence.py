@@ -16,7 +16,8 @@ What the agent actually did:
 
 Rate how faithfully the execution followed the plan. 1.0: every planned step was carried out \
 in order and nothing unplanned was done without reason; lower it for skipped, reordered or \
-abandoned steps and unexplained deviations. Give the score and a one-sentence reason."""
+abandoned steps and unexplained deviations. \
+First explain your reasoning in two or three sentences, then give the score."""
 
 
 class PlanAdherence(Metric):

@@ -12,7 +12,8 @@ The agent's plan:
 
 Rate the plan itself, regardless of how it was carried out. 1.0: complete, logically ordered, \
 specific enough to act on, and no unnecessary steps; lower it for missing steps, wrong order, \
-vague steps or steps that do not serve the task. Give the score and a one-sentence reason."""
+vague steps or steps that do not serve the task. \
+First explain your reasoning in two or three sentences, then give the score."""
 
 
 def numbered(steps: list[str]) -> str:

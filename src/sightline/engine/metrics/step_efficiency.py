@@ -13,7 +13,8 @@ The agent's steps:
 Rate how economically the steps pursue the task. 1.0: every step was needed and in a sensible \
 order; lower it for repeated calls, redundant LLM round-trips, detours, retries of the same \
 failing action, or work unrelated to the task; 0.0: mostly wasted effort. Judge the path, not \
-whether the final answer is right. Give the score and a one-sentence reason."""
+whether the final answer is right. \
+First explain your reasoning in two or three sentences, then give the score."""
 
 
 class StepEfficiency(Metric):

@@ -13,7 +13,7 @@ What the agent delivered:
 
 How completely and correctly does the delivered outcome accomplish the task? 1.0: fully done \
 and correct; 0.5: partly done or with notable gaps; 0.0: not done, wrong, or the agent gave up. \
-Give the verdict and a one-sentence reason."""
+First explain your reasoning in two or three sentences, then give the verdict."""
 
 
 class TaskCompletion(Metric):

@@ -20,7 +20,8 @@ Tools the agent called, in order (with results):
 
 Did the agent pick the right tools? 1.0: every tool the task needed was called and none was \
 wrong or pointless; lower it for a missing needed tool, a wrong tool, or calls that did not \
-serve the task; 0.0: tool use was entirely wrong. Give the score and a one-sentence reason."""
+serve the task; 0.0: tool use was entirely wrong. \
+First explain your reasoning in two or three sentences, then give the score."""
 
 
 class ToolCorrectness(Metric):
