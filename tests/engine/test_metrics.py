@@ -204,8 +204,28 @@ async def test_shared_extraction_runs_once_for_four_metrics(
     assert len(fake_server.chat_requests("TaskAnswer")) == 1
     assert len(fake_server.chat_requests("PlanAnswer")) == 1
     assert evaluation.computed["render"] == 1
-    # Usage is charged once: the scores' requests add up to what the server saw.
-    assert sum(r.usage.requests for r in results.values()) == len(fake_server.requests)  # type: ignore[union-attr]
+    # Usage is charged once, split between the users: the scores add up to what the server saw.
+    usage = [r.usage for r in results.values()]  # type: ignore[union-attr]
+    assert sum(u.requests for u in usage) == len(fake_server.requests)
+    assert sum(u.prompt_tokens for u in usage) == sum(r.prompt_tokens for r in fake_server.requests)
+    shared = {name: r.metadata["shared_extractions"] for name, r in results.items()}  # type: ignore[union-attr]
+    assert shared == {
+        "task_completion": {"task": "1/4"},
+        "step_efficiency": {"task": "1/4"},
+        "plan_quality": {"plan": "1/2", "task": "1/4"},
+        "plan_adherence": {"plan": "1/2", "task": "1/4"},
+    }
+    [extraction] = fake_server.chat_requests("TaskAnswer")
+    own = {  # what each metric asked alone, besides the shared extractions
+        "task_completion": fake_server.chat_requests("TaskVerdict"),
+        "step_efficiency": [
+            r for r in fake_server.chat_requests("ScoreAnswer") if "economically" in r.prompt_text
+        ],
+    }
+    for name, requests in own.items():
+        paid = results[name].usage.prompt_tokens  # type: ignore[union-attr]
+        fair = sum(r.prompt_tokens for r in requests) + extraction.prompt_tokens / 4
+        assert abs(paid - fair) < 1, name
 
 
 async def test_failed_metrics_carry_what_they_spent(
@@ -232,10 +252,18 @@ async def test_failed_shared_extraction_is_charged_once(
     names = ["task_completion", "step_efficiency", "plan_quality"]
     results = await evaluate_metrics(evaluation, [get_metric(n) for n in names])
     assert all(isinstance(r, UnparseableAnswer) for r in results.values())
-    charged = sum(r.usage.requests for r in results.values() if r.usage)  # type: ignore[union-attr]
+    usage = {name: r.usage for name, r in results.items()}  # type: ignore[union-attr]
     # the task extraction and its repair, plus plan_quality's plan extraction (it asks for
     # the plan first: an empty plan needs no task)
-    assert charged == len(fake_server.requests) == 3
+    assert sum(u.requests for u in usage.values()) == len(fake_server.requests) == 3
+    assert sum(u.prompt_tokens for u in usage.values()) == sum(
+        r.prompt_tokens for r in fake_server.requests
+    )
+    # The failed extraction's two requests are split over its three users, in metric order.
+    assert [u.requests for u in usage.values()] == [1, 1, 1]  # plan_quality's: its own plan
+    task = sum(r.prompt_tokens for r in fake_server.chat_requests("TaskAnswer"))
+    assert abs(usage["task_completion"].prompt_tokens - task / 3) < 1
+    assert abs(usage["step_efficiency"].prompt_tokens - task / 3) < 1
 
 
 async def test_context_overflow_fails_the_metric_without_a_call(
@@ -417,3 +445,16 @@ async def test_concurrent_metrics_share_one_in_flight_extraction(
         *(get_metric(n).evaluate(evaluation) for n in ("task_completion", "step_efficiency"))
     )
     assert len(fake_server.chat_requests("TaskAnswer")) == 1
+    # Through evaluate_metrics, both awaited the one in-flight extraction and share its cost.
+    before = len(fake_server.requests)
+    evaluation = TraceEvaluation(weather_trace("t-2"), judge)
+    names = ["task_completion", "step_efficiency"]
+    results = await evaluate_metrics(evaluation, [get_metric(n) for n in names])
+    sent = fake_server.requests[before:]
+    [extraction] = [r for r in sent if r.schema_name == "TaskAnswer"]
+    for result in results.values():
+        assert result.metadata["shared_extractions"] == {"task": "1/2"}  # type: ignore[union-attr]
+    usage = [r.usage for r in results.values()]  # type: ignore[union-attr]
+    assert [u.requests for u in usage] == [2, 1]  # the one extraction request goes to the first
+    assert sum(u.prompt_tokens for u in usage) == sum(r.prompt_tokens for r in sent)
+    assert abs(usage[0].prompt_tokens - usage[1].prompt_tokens) < extraction.prompt_tokens

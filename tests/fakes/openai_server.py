@@ -57,6 +57,11 @@ class RecordedRequest:
     def prompt_text(self) -> str:
         return "\n".join(str(m.get("content", "")) for m in self.body.get("messages", []))
 
+    @property
+    def prompt_tokens(self) -> int:
+        """The prompt tokens this fake reports in the usage of its answer to the request."""
+        return _estimate_tokens(json.dumps(self.body.get("messages", [])))
+
 
 Answer = Any  # dict | str | Callable[[dict], dict | str]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -344,4 +345,61 @@ async def test_batch_id_lists_are_bounded(tenant: Tenant) -> None:
     ],
 )
 def test_storable_body_spots_every_unstorable_escape(body: bytes, storable: bool) -> None:
-    assert storable_body(body) is storable
+    assert storable_body(body, json.loads(body)) is storable
+
+
+HUGE = "1" + "0" * 400  # issue 10's poison pill: larger than a double
+
+
+@pytest.mark.parametrize(
+    ("raw_value", "field"),
+    [
+        (HUGE, "input"),
+        (f"[{HUGE}]", "output"),
+        (f'{{"n": {HUGE}}}', "metadata"),
+        (str(2**63), "input"),
+        (str(2**64 + 1), "input"),
+        (str(-(2**63) - 1), "output"),
+        ("[" * 201 + "]" * 201, "input"),
+        ("[" * 1000 + "]" * 1000, "output"),
+    ],
+    ids=[
+        "1e400 integer in input",
+        "1e400 integer in output",
+        "1e400 integer in metadata",
+        "2^63",
+        "2^64 + 1",
+        "-2^63 - 1",
+        "201 deep",
+        "1000 deep",
+    ],
+)
+async def test_json_that_a_read_could_not_serve_is_refused(
+    tenant: Tenant, raw_value: str, field: str
+) -> None:
+    raw = f'{{"name": "n", "started_at": "2026-01-01T00:00:00Z", "{field}": {raw_value}}}'
+    response = await tenant.client.post(
+        "/traces", content=raw, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    fields = {e["field"]: e["message"] for e in response.json()["errors"]}
+    assert field in fields, fields
+    assert "64-bit" in fields[field] or "levels deep" in fields[field], fields
+    assert await total_traces(tenant.client) == 0
+
+
+async def test_json_at_the_limits_is_stored_and_read_back_exactly(tenant: Tenant) -> None:
+    deep: Any = "leaf"
+    for _ in range(199):  # with the object holding it: 200 levels
+        deep = [deep]
+    body = await post_trace(
+        tenant.client,
+        input={"max": 2**63 - 1, "min": -(2**63), "deep": deep},
+        spans=[span(output={"big": 2**63 - 1})],
+    )
+    read = await tenant.client.get(f"/traces/{body['trace_id']}")
+    assert read.status_code == 200, read.text
+    stored = read.json()
+    assert stored["input"]["max"] == 2**63 - 1 and stored["input"]["min"] == -(2**63)
+    assert stored["input"]["deep"] == deep
+    assert stored["spans"][0]["output"] == {"big": 2**63 - 1}

@@ -52,7 +52,10 @@ Metrics (``sightline.engine.metrics``)
     the rendering and the shared extractions happen once. ``session_traces`` (the session's
     traces, any order; only loop_detection reads it) is None outside session runs.
     ``await metric.evaluate(evaluation) -> MetricResult(score, reason, metadata, usage)``,
-    or ``await evaluate_metrics(evaluation, metrics)`` for all of a trace's metrics at once.
+    or ``await evaluate_metrics(evaluation, metrics)`` for all of a trace's metrics at once;
+    only the latter splits a shared extraction's usage evenly between the metrics that
+    awaited it (``metadata.shared_extractions``; failures' ``exc.usage`` too), otherwise the
+    metric that started it pays for all of it.
     ``score`` is None when the metric does not apply (``result.not_applicable``: no tool
     calls, no plan; reason ``not_applicable: ...``, ``metadata.not_applicable``): store it
     as SUCCESS with a null value and leave it out of every mean. ``metrics.tools`` reads the
@@ -94,20 +97,34 @@ async def evaluate_metrics(
         if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
             raise outcome  # cancellation and interpreter exits are not metric failures
         results[metric.name] = outcome
-    for name, shares in evaluation.shares().items():
-        if name is None:
-            continue  # awaited outside evaluate_metrics: left as charged
-        result = results.get(name)
-        if isinstance(result, MetricResult):
-            usage = result.usage
-            for charged, share, _ in shares.values():
-                usage = rebalance(usage, charged, share)
-            shared = {key: fraction for key, (_, _, fraction) in shares.items()}
-            metadata = {**result.metadata, "shared_extractions": shared}
-            results[name] = dataclasses.replace(result, usage=usage, metadata=metadata)
-        elif isinstance(result, EngineError) and isinstance(result.usage, Usage):
-            usage = result.usage
-            for charged, share, _ in shares.values():
-                usage = rebalance(usage, charged, share)
-            result.usage = usage
+    order = [metric.name for metric in metrics]
+    for key, users in evaluation.take_shares(order).items():
+        named = {user: results[user] for user in users if user in results}
+        if len(named) < len(users) or not all(map(_settleable, named.values())):
+            continue  # a user outside evaluate_metrics, or a failure with no usage: as charged
+        for name, result in named.items():
+            charged, share, fraction = users[name]
+            results[name] = _settle(result, key, charged, share, fraction)
     return results
+
+
+def _settleable(result: MetricResult | Exception) -> bool:
+    return isinstance(result, MetricResult) or (
+        isinstance(result, EngineError) and isinstance(result.usage, Usage)
+    )
+
+
+def _settle(
+    result: MetricResult | Exception, key: str, charged: Usage, share: Usage, fraction: str
+) -> MetricResult | Exception:
+    """The result with ``charged`` of the shared extraction ``key`` swapped for ``share``."""
+    if isinstance(result, MetricResult):
+        shared = {**result.metadata.get("shared_extractions", {}), key: fraction}
+        return dataclasses.replace(
+            result,
+            usage=rebalance(result.usage, charged, share),
+            metadata={**result.metadata, "shared_extractions": shared},
+        )
+    if isinstance(result, EngineError) and isinstance(result.usage, Usage):
+        result.usage = rebalance(result.usage, charged, share)
+    return result

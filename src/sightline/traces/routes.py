@@ -47,7 +47,7 @@ from sightline.traces.schemas import (
 )
 from sightline.traces.sessions import service as session_service
 from sightline.traces.sessions.schemas import SessionBucket, SessionDetail, SessionSummary
-from sightline.traces.validation import storable_body
+from sightline.traces.validation import may_hold_huge_integers, storable_body
 
 
 class _Request(Request):
@@ -59,12 +59,16 @@ class _Request(Request):
         if not hasattr(self, "_json"):
             body = await self.body()
             try:
+                if may_hold_huge_integers(body):
+                    # orjson reads integers beyond 64 bits as floats, silently: the stdlib
+                    # keeps them exact, so the validation can refuse them by name.
+                    raise orjson.JSONDecodeError("huge integers", "", 0)
                 self._json = orjson.loads(body)
             except orjson.JSONDecodeError:
                 self._json = json.loads(body)
                 self.state.storable_body = False
             else:
-                self.state.storable_body = storable_body(body)
+                self.state.storable_body = storable_body(body, self._json)
         return self._json
 
 

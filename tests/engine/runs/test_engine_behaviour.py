@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -213,3 +214,37 @@ async def test_nul_characters_in_judge_answers_are_stored_safely(
     assert run["status"] == "COMPLETED"
     [score] = await _scores(eval_client, run["id"])
     assert score["value"] == "0.7" and score["reason"] == "oddanswer"
+
+
+async def test_run_cost_is_what_its_scores_cost_and_what_the_judge_was_sent(
+    et: Tenant, eval_client: httpx.AsyncClient, judge: FakeJudgeServer
+) -> None:
+    """The shared task extraction is split between the three metrics of each trace, and
+    the run's totals are both the sum over its scores and what reached the judge."""
+
+    def all_yes(body: dict[str, Any]) -> dict[str, Any]:
+        found = re.search(r"The agent's (\d+) tool calls", str(body["messages"][-1]["content"]))
+        assert found is not None
+        calls = range(1, int(found.group(1)) + 1)
+        verdicts = [{"call": n, "reason": "right order id", "verdict": "yes"} for n in calls]
+        return {"verdicts": verdicts, "reason": "all arguments right"}
+
+    judge.answers["ArgumentVerdicts"] = all_yes
+    trace_ids = await create_traces(eval_client, 2)
+    metrics = ["task_completion", "step_efficiency", "argument_correctness"]
+    before = len(judge.chat_requests())
+    created = await _batch(eval_client, trace_ids, metrics=metrics, use_cache=False)
+    run = await wait_for_run(eval_client, created["id"])
+    sent = judge.chat_requests()[before:]
+    assert run["status"] == "COMPLETED" and run["failed_count"] == 0
+    assert run["judge_calls"] == len(sent) == 2 * (1 + len(metrics))
+    assert run["prompt_tokens"] == sum(r.prompt_tokens for r in sent)
+    scores = await _scores(eval_client, run["id"])
+    assert len(scores) == 6 and all(s["value"] is not None for s in scores)
+    spent = [s["metadata"]["judge"] for s in scores]
+    assert run["cost_usd"] > 0
+    assert abs(run["cost_usd"] - sum(j["cost_usd"] for j in spent)) < 1e-7  # 8-place metadata
+    assert all(s["metadata"]["shared_extractions"] == {"task": "1/3"} for s in scores)
+    for trace_id in trace_ids:  # the extraction's one request goes to one of the three
+        mine = [s["metadata"]["judge"]["requests"] for s in scores if s["trace_id"] == trace_id]
+        assert sorted(mine) == [1, 1, 2]

@@ -238,16 +238,31 @@ class TraceEvaluation:
             meter.add(usage)
         return value  # type: ignore[no-any-return]
 
-    def shares(self) -> dict[str | None, dict[str, tuple[Usage, Usage, str]]]:
-        """Per metric, per shared extraction it awaited: (what it was charged, its fair
-        share, "i/n"). Charged is the whole usage for the metric that started the work and
-        nothing for the others; evaluate_metrics moves each from the one to the other."""
-        out: dict[str | None, dict[str, tuple[Usage, Usage, str]]] = {}
-        for key, users in self._users.items():
+    def take_shares(
+        self, order: Sequence[str | None] = ()
+    ) -> dict[str, dict[str | None, tuple[Usage, Usage, str]]]:
+        """Per finished shared extraction not taken before, per metric that awaited it:
+        (what it was charged, its fair share, "1/n"). Charged is the whole usage for the
+        metric that started the work and nothing for the others; evaluate_metrics moves each
+        from the one to the other. Users are ranked by ``order`` (then as they came), so the
+        integer remainders always go to the same metrics. Each extraction is handed out once:
+        a metric awaiting it later was charged nothing and gets no share."""
+        rank = {name: i for i, name in enumerate(order)}
+        out: dict[str, dict[str | None, tuple[Usage, Usage, str]]] = {}
+        for key in list(self._users):
+            if key not in self._starters:  # handed out before: later users were not charged
+                del self._users[key]
+                continue
+            if not self._shared[key].done():
+                continue
+            starter = self._starters.pop(key)
+            users = sorted(self._users.pop(key), key=lambda user: rank.get(user, len(rank)))
             total = self.shared_usage.get(key, Usage())
-            for user, share in zip(users, split_usage(total, len(users)), strict=True):
-                charged = total if self._starters.get(key) == user else Usage()
-                out.setdefault(user, {})[key] = (charged, share, f"1/{len(users)}")
+            fraction = f"1/{len(users)}"
+            out[key] = {
+                user: (total if user == starter else Usage(), share, fraction)
+                for user, share in zip(users, split_usage(total, len(users)), strict=True)
+            }
         return out
 
 
