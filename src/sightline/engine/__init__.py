@@ -77,7 +77,7 @@ from collections.abc import Sequence
 from sightline.engine.errors import EngineError
 from sightline.engine.judge.types import Usage
 from sightline.engine.metrics import Metric, MetricResult, TraceEvaluation
-from sightline.engine.metrics.context import CURRENT_METRIC, rebalance
+from sightline.engine.metrics.context import CURRENT_METRIC
 
 
 async def evaluate_metrics(
@@ -122,9 +122,9 @@ def _settle(
         shared = {**result.metadata.get("shared_extractions", {}), key: fraction}
         return dataclasses.replace(
             result,
-            usage=rebalance(result.usage, charged, share),
+            usage=result.usage - charged + share,
             metadata={**result.metadata, "shared_extractions": shared},
         )
     if isinstance(result, EngineError) and isinstance(result.usage, Usage):
-        result.usage = rebalance(result.usage, charged, share)
+        result.usage = result.usage - charged + share
     return result

@@ -58,18 +58,24 @@ class _Request(Request):
         `state.storable_body` whether the body's values need the per-value checks."""
         if not hasattr(self, "_json"):
             body = await self.body()
-            try:
-                if may_hold_huge_integers(body):
-                    # orjson reads integers beyond 64 bits as floats, silently: the stdlib
-                    # keeps them exact, so the validation can refuse them by name.
-                    raise orjson.JSONDecodeError("huge integers", "", 0)
-                self._json = orjson.loads(body)
-            except orjson.JSONDecodeError:
+            # orjson reads integers beyond 64 bits as floats, silently: the stdlib keeps them
+            # exact, so the validation can refuse them by name.
+            parsed = None if may_hold_huge_integers(body) else _fast_parse(body)
+            if parsed is None:
                 self._json = json.loads(body)
                 self.state.storable_body = False
             else:
+                self._json = parsed[0]
                 self.state.storable_body = storable_body(body, self._json)
         return self._json
+
+
+def _fast_parse(body: bytes) -> tuple[Any] | None:
+    """orjson's reading of the body, or None for what it refuses (NaN, ...)."""
+    try:
+        return (orjson.loads(body),)
+    except orjson.JSONDecodeError:
+        return None
 
 
 class _Route(APIRoute):

@@ -41,7 +41,8 @@ _ORJSON_DEPTH = 254
 # One more than the difference: orjson does not count an empty innermost container, so the
 # fast paths may send a value at the limit to the exact walk, but never pass one beyond it.
 _HEADROOM = _ORJSON_DEPTH - MAX_JSON_DEPTH + 1
-# 19 digits or more: an integer that may be outside the signed 64-bit range.
+# 19 digits or more: an integer that may be outside the signed 64-bit range (or digits
+# inside a string, which only costs the slower, exact path).
 _LONG_INTEGER = re.compile(rb"\d{19,}")
 
 # In JSON text, NUL and lone surrogates can only be written as these escapes (raw control
@@ -58,23 +59,25 @@ def storable_body(body: bytes, parsed: Any) -> bool:
         return False
     if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
         return True  # cannot be too deep
-    wrapped = parsed
-    for _ in range(_HEADROOM):  # orjson's own limit then refuses what is over ours
-        wrapped = [wrapped]
     try:
-        orjson.dumps(wrapped)
+        _dumps_within_depth(parsed)
     except TypeError:
         return False
     return True
 
 
-# 19 digits or more in a body: maybe an integer beyond 64 bits (or digits inside a string).
-_HUGE_INTEGER = re.compile(rb"\d{19,}")
-
-
 def may_hold_huge_integers(body: bytes) -> bool:
     """Whether a JSON body must be parsed exactly (see traces.routes)."""
-    return _HUGE_INTEGER.search(body) is not None
+    return _LONG_INTEGER.search(body) is not None
+
+
+def _dumps_within_depth(value: Any) -> bytes:
+    """orjson's serialisation of ``value``; wrapped in _HEADROOM lists first, so that
+    orjson's own depth limit raises TypeError for what nests deeper than MAX_JSON_DEPTH."""
+    wrapped = value
+    for _ in range(_HEADROOM):
+        wrapped = [wrapped]
+    return orjson.dumps(wrapped)[_HEADROOM:-_HEADROOM]
 
 
 def _check_json(value: Any) -> Any:
@@ -82,11 +85,8 @@ def _check_json(value: Any) -> Any:
     deeper than MAX_JSON_DEPTH (and what is not plain JSON), escapes NUL as \\u0000 and
     writes NaN and Infinity as null, so a value that serialises without any of those signs
     is fine. Anything else gets the exact walk, which names the problem."""
-    wrapped = value
-    for _ in range(_HEADROOM):  # so orjson's own depth limit refuses what is over ours
-        wrapped = [wrapped]
     try:
-        dumped = orjson.dumps(wrapped)[_HEADROOM:-_HEADROOM]
+        dumped = _dumps_within_depth(value)
     except TypeError:
         return _walk_json(value)
     if (

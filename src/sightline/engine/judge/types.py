@@ -39,6 +39,17 @@ class Usage:
             notes=tuple(dict.fromkeys(self.notes + other.notes)),
         )
 
+    def __sub__(self, other: Usage) -> Usage:
+        """What is left of this usage without ``other`` (notes are kept)."""
+        return Usage(
+            prompt_tokens=self.prompt_tokens - other.prompt_tokens,
+            completion_tokens=self.completion_tokens - other.completion_tokens,
+            cost_usd=self.cost_usd - other.cost_usd,
+            requests=self.requests - other.requests,
+            cached=self.cached - other.cached,
+            notes=self.notes,
+        )
+
     def as_metadata(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "prompt_tokens": self.prompt_tokens,

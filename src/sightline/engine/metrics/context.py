@@ -289,18 +289,6 @@ def split_usage(usage: Usage, parts: int) -> list[Usage]:
     ]
 
 
-def rebalance(usage: Usage, charged: Usage, share: Usage) -> Usage:
-    """``usage`` with ``charged`` taken out and ``share`` put in."""
-    return Usage(
-        usage.prompt_tokens - charged.prompt_tokens + share.prompt_tokens,
-        usage.completion_tokens - charged.completion_tokens + share.completion_tokens,
-        usage.cost_usd - charged.cost_usd + share.cost_usd,
-        usage.requests - charged.requests + share.requests,
-        usage.cached - charged.cached + share.cached,
-        usage.notes,
-    )
-
-
 def _charge_failure(exc: EngineError, meter: UsageMeter) -> None:
     """Adds what the failed call spent to the metric's meter, and leaves the metric's whole
     spend on the error so the failed score is accounted (the executor reads `exc.usage`)."""
