@@ -24,7 +24,6 @@ __all__ = [
     "percentile",
     "running_server",
     "start_server",
-    "wait_until_warm",
 ]
 
 TOOLS = ["search_docs", "lookup_order", "get_weather", "send_email", "query_db"]
@@ -110,22 +109,6 @@ def agent_trace(n: int, rng: random.Random, *, spans: int = 10) -> dict[str, Any
         "environment": "production",
         "spans": span_list,
     }
-
-
-def wait_until_warm(base_url: str, timeout: float = 60.0) -> None:
-    """Measure the steady state: wait until every server process has imported LiteLLM
-    (a few seconds of CPU after start-up that would otherwise be charged to the bench)."""
-    import time
-
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    ready_in_a_row = 0
-    while ready_in_a_row < 8 and time.monotonic() < deadline:
-        with httpx.Client() as fresh:  # a new connection may reach another process
-            ready = fresh.get(f"{base_url}/health").json().get("judge_ready", True)
-        ready_in_a_row = ready_in_a_row + 1 if ready else 0
-        time.sleep(0.1 if ready else 0.5)
 
 
 def percentile(values: list[float], pct: float) -> float:

@@ -17,6 +17,10 @@ counter can be read (it has no stats endpoint), with an extracted task that diff
 per trace (its canned default is the same for every trace, which would let the judge cache
 answer most task_completion scorings and flatter the figures).
 
+4. the first run after start-up against warm runs: a fresh server ingests 50 traces and runs
+   50 × 2 at once (cache off), then three more times; the first run's wall time over the
+   warm runs' median (the target is <= 1.2×: nothing loads beside the first run).
+
 First it prints bench/prompt_sizes.py's table: prompt tokens per pair per metric on the
 10-, 200- and 1,000-span traces of the prompt-fidelity corpus, and the share of the budget.
 
@@ -180,6 +184,24 @@ async def _scenario_rate_limited(args: argparse.Namespace) -> None:
           "the limit allows")  # fmt: skip
 
 
+async def _scenario_first_run(args: argparse.Namespace) -> None:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        _judge(args.latency_ms) as judge,
+        running_server(Path(tmp), _env(judge)) as server,
+    ):
+        judge.answers["TaskAnswer"] = _task_of
+        async with httpx.AsyncClient(base_url=server.base_url, headers=HEADERS, timeout=60) as c:
+            trace_ids = await _ingest(c, 50)
+            first = await _run(c, trace_ids, use_cache=False)
+            warm = [await _run(c, trace_ids, use_cache=False) for _ in range(3)]
+    median = sorted(r.seconds for r in warm)[1]
+    print("\n== first run after start-up (50 × 2, cache off) vs warm runs ==")
+    print(f"first run                   {first.seconds:.2f} s ({first.status})")
+    print(f"warm runs                   {', '.join(f'{r.seconds:.2f}' for r in warm)} s")
+    print(f"first / warm median         {first.seconds / median:.2f}× (target <= 1.2×)")
+
+
 def judge_answered(judge: FakeJudgeServer, runs: list[RunFigures]) -> int:
     """Calls the judge answered (3 per trace: the shared task extraction + 2 scorings)."""
     return sum(r.pairs // len(METRICS) * 3 for r in runs)
@@ -193,6 +215,7 @@ def main() -> None:
     parser.add_argument("--skip-rate-limited", action="store_true")
     args = parser.parse_args()
     prompt_sizes.report()
+    asyncio.run(_scenario_first_run(args))
     asyncio.run(_scenario_unlimited(args))
     if not args.skip_rate_limited:
         asyncio.run(_scenario_rate_limited(args))

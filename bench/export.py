@@ -36,7 +36,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from _common import agent_trace, backend_env, running_server, wait_until_warm
+from _common import agent_trace, backend_env, running_server
 
 API_KEY = "sk_sl_" + "e7" * 32
 HEADERS = {"X-API-Key": API_KEY, "X-Project-Name": "bench-export"}
@@ -156,7 +156,6 @@ def _bench_backend(data_dir: Path, env: dict[str, str], sizes: list[int]) -> Non
     have = 0
     for size in sizes:
         with running_server(data_dir, env) as srv:
-            wait_until_warm(srv.base_url)
             started = time.perf_counter()
             asyncio.run(_fill(srv.base_url, have, size))
             print(f"  filled {have:,} -> {size:,} traces in {time.perf_counter() - started:.1f} s")
@@ -164,7 +163,6 @@ def _bench_backend(data_dir: Path, env: dict[str, str], sizes: list[int]) -> Non
             _analyze(env["SIGHTLINE_DATABASE_URL"])
         have = size
         with running_server(data_dir, env) as srv:  # fresh: see the docstring
-            wait_until_warm(srv.base_url)
             for label, params in EXPORTS:
                 f = _export(srv.base_url, srv.process.pid, params)
                 assert f.rows == size, f"{label}: exported {f.rows} rows of {size}"

@@ -1,6 +1,9 @@
 """Ingestion and list-latency benchmark.
 
 Starts `sightline serve` (SQLite, then PostgreSQL when reachable) and prints:
+- single-trace traces/s over the first 10 seconds after the server answers, beside the same
+  10-second measurement taken once it has served a few thousand traces (the target is
+  >= 80%: nothing loads beside live traffic);
 - traces/s and spans/s persisted for 2,000 ~10-span agent traces sent by 8 concurrent
   clients, as single `POST /traces` and as `POST /traces/batch` (100 per request);
 - p50/p95 of `GET /traces` (default page, and filtered by user_id) at 10,000 and 100,000
@@ -25,7 +28,7 @@ from typing import Any
 import httpx
 import orjson
 
-from _common import agent_trace, backend_env, percentile, running_server, wait_until_warm
+from _common import agent_trace, backend_env, percentile, running_server
 
 API_KEY = "sk_sl_" + "be" * 32
 HEADERS = {"X-API-Key": API_KEY, "X-Project-Name": "bench", "Content-Type": "application/json"}
@@ -56,6 +59,32 @@ async def _send_all(base: str, bodies: list[bytes], path: str, concurrency: int)
 def _traces(count: int, seed: int) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     return [agent_trace(seed * 1_000_000 + i, rng) for i in range(count)]
+
+
+async def _rate_for(base: str, seconds: float, concurrency: int, seed: int) -> float:
+    """Single POST /traces for `seconds` from now, as fast as the clients go: traces/s."""
+    rng = random.Random(seed)
+    deadline = time.perf_counter() + seconds
+    sent = 0
+
+    async def client_loop(client: httpx.AsyncClient, lane: int) -> None:
+        nonlocal sent
+        n = 0
+        while time.perf_counter() < deadline:
+            body = orjson.dumps(agent_trace(seed * 1_000_000 + lane * 100_000 + n, rng))
+            n += 1
+            response = await client.post("/traces", content=body)
+            if response.status_code >= 300:
+                raise RuntimeError(f"/traces: {response.status_code} {response.text[:300]}")
+            sent += 1
+
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(
+        base_url=base, headers=HEADERS, limits=limits, timeout=120
+    ) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(client_loop(client, lane) for lane in range(concurrency)))
+        return sent / (time.perf_counter() - started)
 
 
 async def _ingest_figures(base: str, count: int, concurrency: int) -> dict[str, float]:
@@ -107,7 +136,13 @@ async def _list_latency(
 
 
 async def _bench_backend(base: str, args: argparse.Namespace) -> None:
+    first = await _rate_for(base, 10.0, args.concurrency, seed=7)
     figures = await _ingest_figures(base, args.traces, args.concurrency)
+    steady = await _rate_for(base, 10.0, args.concurrency, seed=8)
+    print(
+        f"  first 10 s after start-up: {first:6.0f} traces/s | steady 10 s: {steady:6.0f} "
+        f"traces/s | first/steady {first / steady:.0%} (target >= 80%)"
+    )
     print(
         f"  single POST /traces : {figures['single_traces_s']:8.0f} traces/s "
         f"{figures['single_spans_s']:9.0f} spans/s"
@@ -116,7 +151,7 @@ async def _bench_backend(base: str, args: argparse.Namespace) -> None:
         f"  POST /traces/batch  : {figures['batch_traces_s']:8.0f} traces/s "
         f"{figures['batch_spans_s']:9.0f} spans/s"
     )
-    have = 2 * args.traces
+    have = 2 * args.traces + round((first + steady) * 10)
     for size in args.sizes:
         fill_rate = await _fill_to(base, size, have, args.concurrency)
         if size > have:
@@ -165,7 +200,6 @@ def main() -> None:
             f"{args.workers} server process(es)"
         )
         with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp), prepared) as srv:
-            wait_until_warm(srv.base_url)
             asyncio.run(_bench_backend(srv.base_url, args))
         if backend == "postgres":
             name = prepared["SIGHTLINE_DATABASE_URL"].rsplit("/", 1)[1]

@@ -9,9 +9,9 @@ Interpreter tuning, measured on trace ingestion (bench/ingest.py):
 - Cyclic GC: everything loaded at start-up lives as long as the process, so it is frozen
   out of the collector, and full collections run less often. Ingestion keeps many request
   objects alive for a few ms, which otherwise triggers full passes over the whole heap
-  every few hundred traces (a third of the CPU of batch ingestion). LiteLLM is imported in
-  the background after start-up (about 170,000 more long-lived objects), so the lifespan
-  freezes again once it is loaded (`freeze_long_lived`).
+  every few hundred traces (a third of the CPU of batch ingestion). LiteLLM (about 170,000
+  more long-lived objects) is imported during start-up, before the freeze, so nothing of
+  it competes with requests later.
 - GIL switch interval: the SQLite trace writer's thread releases the GIL inside every
   SQLite call and must take it back from the event loop, which holds it while it validates
   requests. With the default 5 ms interval the writer waited most of its time for the GIL;
@@ -25,6 +25,7 @@ import contextlib
 import gc
 import logging
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
@@ -43,10 +44,6 @@ logger = logging.getLogger("sightline")
 
 SWITCH_INTERVAL_SECONDS = 0.001
 GC_THRESHOLDS = (700, 10, 100)
-
-
-def freeze_long_lived() -> None:
-    gc.freeze()
 
 
 @contextmanager
@@ -79,6 +76,7 @@ async def _flush_key_usage(auth: AuthResolver) -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    started = time.perf_counter()
     settings: Settings = app.state.settings
     engine = create_engine(settings)
     factory = make_session_factory(engine)
@@ -98,7 +96,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.eval_worker = eval_worker
     app.state.eval_queue = eval_worker.queue
     scheduler = monitor_scheduler.start_in_process(factory, settings, eval_worker.queue)
-    eval_worker.when_judge_ready(freeze_long_lived)
+    logger.info(
+        "ready in %.1f s (judge stack %.1f s%s)",
+        time.perf_counter() - started,
+        eval_worker.judge_load_seconds or 0.0,
+        "" if eval_worker.judge_loaded else ", failed to load: see the error above",
+    )
     try:
         with tuned_for_serving():
             yield

@@ -66,6 +66,16 @@ class RecordedRequest:
 Answer = Any  # dict | str | Callable[[dict], dict | str]
 
 
+class DroppedRequest(Exception):
+    """A held request released with ``drop``: its connection is closed without a reply."""
+
+
+@dataclass
+class _Gate:
+    opened: threading.Event = field(default_factory=threading.Event)
+    dropped: bool = False
+
+
 class FakeJudgeServer:
     def __init__(
         self,
@@ -91,7 +101,9 @@ class FakeJudgeServer:
             None
         )
         self.requests: list[RecordedRequest] = []
+        self.answered = 0  # replies actually written to a client (any status)
         self.in_flight = 0
+        self._gate: _Gate | None = None
         self.max_in_flight = 0
         self._faults: deque[Reply] = deque()
         self._accepted_at: deque[float] = deque()
@@ -148,6 +160,18 @@ class FakeJudgeServer:
         for _ in range(times):
             self._faults.append(Reply(status=200, body=None, delay_seconds=seconds))
 
+    def hold(self) -> None:
+        """Keep every request that arrives from now on waiting, unanswered (a crash test
+        kills the client while its calls are in flight)."""
+        self._gate = _Gate()
+
+    def release(self, *, drop: bool) -> None:
+        """Let held requests go on; with ``drop``, close their connections unanswered."""
+        gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.dropped = drop
+            gate.opened.set()
+
     def chat_requests(self, schema_name: str | None = None) -> list[RecordedRequest]:
         return [
             r
@@ -159,6 +183,7 @@ class FakeJudgeServer:
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.answered = 0
             self._faults.clear()
             self.max_in_flight = self.in_flight
         self.answers.clear()
@@ -171,6 +196,11 @@ class FakeJudgeServer:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
+            gate = self._gate
+            if gate is not None:
+                gate.opened.wait()
+                if gate.dropped:
+                    raise DroppedRequest()
             reply = self._decide(path, body, headers)
             time.sleep(self.latency_seconds + reply.delay_seconds)
             return reply
@@ -358,7 +388,11 @@ def _make_handler(server: FakeJudgeServer) -> type[BaseHTTPRequestHandler]:
                 )
                 return
             headers = {k.lower(): v for k, v in self.headers.items()}
-            reply = server.handle(path, body, headers)
+            try:
+                reply = server.handle(path, body, headers)
+            except DroppedRequest:
+                self.close_connection = True
+                return
             if reply.status == 200 and isinstance(reply.body, str):
                 reply = Reply(200, chat_completion(body, reply.body), reply.headers)
             self._send(reply)
@@ -373,6 +407,9 @@ def _make_handler(server: FakeJudgeServer) -> type[BaseHTTPRequestHandler]:
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(payload)
+                self.wfile.flush()
+                with server._lock:
+                    server.answered += 1
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (a timeout test); nothing to tell it
 

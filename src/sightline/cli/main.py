@@ -49,6 +49,7 @@ def serve(
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level,
+        "log_config": _log_config(settings.log_level),
         "access_log": False,
     }
     if settings.workers == 1:
@@ -59,6 +60,22 @@ def serve(
     asyncio.run(_prepare(settings))
     os.environ["SIGHTLINE_WORKERS"] = str(settings.workers)
     uvicorn.run("sightline.app:create_app", factory=True, workers=settings.workers, **options)
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """Uvicorn's own logging, plus Sightline's loggers through the same handler: start-up
+    cost, resumed runs and tasks taken back from a crashed process show in serve's output."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["sightline"] = {
+        "handlers": ["default"],
+        "level": level.upper(),
+        "propagate": False,
+    }
+    return config
 
 
 def _warn_if_judge_unusable(settings: Settings) -> None:

@@ -4,8 +4,9 @@ Everything lives in rows, so ``execute(run_id)`` can be called any number of tim
 number of workers, before or after a crash:
 
 - tasks are claimed with a conditional UPDATE and a lease (renewed while the work runs), so
-  two workers never run the same (target, metric) pair, and a dead worker's pairs become
-  claimable once its lease expires;
+  two workers never run the same (target, metric) pair; a dead worker's pairs become
+  claimable at once when its death can be seen (engine/holder.py), else when its lease
+  expires;
 - all tasks of a target are claimed together, so the trace is loaded and rendered once and
   the metrics share their extractions;
 - a target's scores, its tasks' final states and the judge-cache entries it produced are
@@ -25,6 +26,7 @@ from sightline.config import Settings
 from sightline.db.models import EvalRun
 from sightline.db.session import SessionFactory, transaction
 from sightline.engine.budget import Budget
+from sightline.engine.holder import LeaseHolder
 from sightline.engine.judge import InMemoryEmbeddingCache, LiteLLMJudge, warm_up
 from sightline.engine.judge.db_cache import DbJudgeCache
 from sightline.engine.limits import Limits
@@ -60,9 +62,11 @@ class Executor:
         self.judge_cache = DbJudgeCache(session_factory)
         self.embedding_cache = InMemoryEmbeddingCache()
         self.evaluators = target_evaluators()
+        self.holder = LeaseHolder(settings.data_dir)
         self.execution = ExecutionSettings(
             lease=timedelta(seconds=settings.eval_task_lease_seconds),
             judge_concurrency=settings.judge_settings.max_concurrency,
+            holder=self.holder,
         )
 
     async def execute(self, run_id: uuid.UUID) -> None:

@@ -9,6 +9,8 @@
   and then, the run's counters. Progress becomes visible batch by batch.
 - Every claimed task stays in ``held`` until its result is committed; a heartbeat renews
   their leases, and cancellation hands them back (claimable at once by the next worker).
+- Judge spend is added to the run's row with every commit, and at least every
+  ``SPEND_FLUSH_SECONDS`` while judge calls run without a commit (engine/budget.py).
 """
 
 from __future__ import annotations
@@ -17,15 +19,20 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from sightline.db.session import SessionFactory, transaction
 from sightline.db.types import utcnow
 from sightline.engine.errors import BudgetExhausted
+from sightline.engine.holder import LeaseHolder
 from sightline.engine.judge.db_cache import DbJudgeCache
+from sightline.engine.judge.types import Usage
 from sightline.engine.targets import PairOutcome, RunContext, TargetEvaluator
 from sightline.evals.runs import repository
 from sightline.evals.runs.repository import ClaimedTask
@@ -35,6 +42,7 @@ logger = logging.getLogger("sightline.engine")
 
 WRITE_INTERVAL_SECONDS = 0.1
 COUNTER_REFRESH_SECONDS = 0.5
+SPEND_FLUSH_SECONDS = 1.0
 MAX_POLL_SECONDS = 2.0
 MAX_LANES = 256
 MAX_TASK_ATTEMPTS = 3  # claims of a pair that ended in an unexpected (non-metric) error
@@ -50,6 +58,7 @@ class RunGone(Exception):
 class ExecutionSettings:
     lease: timedelta  # how long a claim holds; the heartbeat renews it every third of it
     judge_concurrency: int  # judge calls in flight per process: sizes the lanes
+    holder: LeaseHolder  # this process, recorded on its leases; tells dead holders apart
 
 
 class RunExecution:
@@ -66,6 +75,7 @@ class RunExecution:
         self.factory = factory
         self.judge_cache = judge_cache
         self.lease = settings.lease
+        self.holder = settings.holder
         self.lanes = min(MAX_LANES, max(2, 2 * settings.judge_concurrency))
         self.claim_batch = max(1, min(16, self.lanes // 4))
         self.held: dict[int, ClaimedTask] = {}
@@ -79,6 +89,7 @@ class RunExecution:
 
     async def work(self) -> None:
         heartbeat = asyncio.create_task(self._heartbeat())
+        spend = asyncio.create_task(self._spend_flusher())
         try:
             try:
                 while True:
@@ -91,9 +102,11 @@ class RunExecution:
             await self._release(list(self.held.values()))
             raise
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            for helper in (heartbeat, spend):
+                helper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await helper
+            await self._flush_spend()
 
     async def _round(self) -> None:
         self.nothing_claimable = False
@@ -133,7 +146,7 @@ class RunExecution:
         lease_until = utcnow() + self.lease
         async with transaction(self.factory) as db:
             claimed = await repository.claim_targets(
-                db, self.ctx.run_id, self.claim_batch, lease_until
+                db, self.ctx.run_id, self.claim_batch, lease_until, self.holder.id
             )
         if not claimed:
             self.nothing_claimable = True
@@ -211,18 +224,24 @@ class RunExecution:
     async def _commit(self, batch: list[Result]) -> None:
         done = [t.id for claimed, outcomes in batch for t in _finished(claimed, outcomes, False)]
         failed = [t.id for claimed, outcomes in batch for t in _finished(claimed, outcomes, True)]
-        async with transaction(self.factory) as db:
-            if not await repository.run_exists(db, self.ctx.run_id):
-                raise RunGone()
-            for claimed, outcomes in batch:
-                await self.evaluator.write(db, self.ctx, claimed[0].target_id, outcomes)
-            await repository.finish_tasks(db, done, TaskStatus.DONE)
-            await repository.finish_tasks(db, failed, TaskStatus.FAILED)
-            await self.judge_cache.flush_into(db)
-            if time.monotonic() - self.counters_at >= COUNTER_REFRESH_SECONDS:
-                counters = await repository.compute_counters(db, self.ctx.run_id)
-                await repository.store_counters(db, self.ctx.run_id, counters)
-                self.counters_at = time.monotonic()
+        spend = self.ctx.budget.take_unrecorded()
+        try:
+            async with transaction(self.factory) as db:
+                if not await repository.run_exists(db, self.ctx.run_id):
+                    raise RunGone()
+                for claimed, outcomes in batch:
+                    await self.evaluator.write(db, self.ctx, claimed[0].target_id, outcomes)
+                await repository.finish_tasks(db, done, TaskStatus.DONE)
+                await repository.finish_tasks(db, failed, TaskStatus.FAILED)
+                await self.judge_cache.flush_into(db)
+                await _add_spend(db, self.ctx, spend)
+                if time.monotonic() - self.counters_at >= COUNTER_REFRESH_SECONDS:
+                    counters = await repository.compute_counters(db, self.ctx.run_id)
+                    await repository.store_counters(db, self.ctx.run_id, counters)
+                    self.counters_at = time.monotonic()
+        except BaseException:
+            self.ctx.budget.restore(spend)
+            raise
         for task_id in (*done, *failed):
             self.held.pop(task_id, None)
 
@@ -246,13 +265,35 @@ class RunExecution:
             except Exception:  # a missed renewal only risks an (idempotent) repeat
                 logger.warning("could not renew task leases of run %s", self.ctx.run_id)
 
+    async def _spend_flusher(self) -> None:
+        while True:
+            await asyncio.sleep(SPEND_FLUSH_SECONDS)
+            try:
+                await self._flush_spend()
+            except Exception:  # kept for the next flush or commit
+                logger.warning("could not record the judge spend of run %s", self.ctx.run_id)
+
+    async def _flush_spend(self) -> None:
+        spend = self.ctx.budget.take_unrecorded()
+        if _is_empty(spend):
+            return
+        try:
+            async with transaction(self.factory) as db:
+                await _add_spend(db, self.ctx, spend)
+        except BaseException:
+            self.ctx.budget.restore(spend)
+            raise
+
     async def _run_exists(self) -> bool:
         async with self.factory() as db:
             return await repository.run_exists(db, self.ctx.run_id)
 
     async def _wait_for_foreign_leases(self) -> bool:
         """Nothing claimable: the run is done, or other workers (or a dead one whose lease
-        has not expired yet) hold pairs. Wait for those leases; True means claim again."""
+        has not expired yet) hold pairs. A holder known to be dead is freed at once;
+        otherwise wait for those leases. True means claim again."""
+        if await free_dead_holders(self.factory, self.holder, [self.ctx.run_id]):
+            return True
         async with self.factory() as db:
             if not await repository.run_exists(db, self.ctx.run_id):
                 raise RunGone()
@@ -268,6 +309,37 @@ class RunExecution:
             wait = min(wait, max(0.05, (expiry - utcnow()).total_seconds() + 0.05))
         await asyncio.sleep(wait)
         return True
+
+
+def _is_empty(spend: Usage) -> bool:
+    return not (spend.requests or spend.prompt_tokens or spend.completion_tokens or spend.cost_usd)
+
+
+async def _add_spend(db: AsyncSession, ctx: RunContext, spend: Usage) -> None:
+    if not _is_empty(spend):
+        await repository.add_spend(
+            db,
+            ctx.run_id,
+            judge_calls=spend.requests,
+            prompt_tokens=spend.prompt_tokens,
+            completion_tokens=spend.completion_tokens,
+            cost_usd=spend.cost_usd,
+        )
+
+
+async def free_dead_holders(
+    factory: SessionFactory, holder: LeaseHolder, run_ids: Sequence[uuid.UUID]
+) -> int:
+    """Hand back the running tasks of these runs whose holders are dead (engine/holder.py)."""
+    async with factory() as db:
+        holders = await repository.running_holders(db, run_ids)
+    gone = sorted(holder.gone(holders))
+    if not gone:
+        return 0
+    async with transaction(factory) as db:
+        freed = await repository.free_holders(db, gone)
+    logger.info("took back %d task(s) held by %d dead process(es)", freed, len(gone))
+    return freed
 
 
 def _finished(

@@ -1,13 +1,12 @@
 """The evaluation worker of a server process: executor + queue, started and stopped by the
-app's lifespan. Start-up re-enqueues every unfinished run (after a crash, its expired leases
-make its pairs claimable again), and warms LiteLLM in a thread so no request waits for it."""
+app's lifespan. Start-up takes back the tasks a crashed predecessor held (engine/holder.py)
+and re-enqueues every unfinished run."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable
+import time
 
 from sightline.config import Settings
 from sightline.db.session import SessionFactory
@@ -15,6 +14,7 @@ from sightline.engine.executor import Executor
 from sightline.engine.judge import warm_up
 from sightline.engine.queue import JobQueue
 from sightline.engine.queue.inprocess import InProcessQueue
+from sightline.engine.run_execution import free_dead_holders
 from sightline.evals.runs import repository
 
 logger = logging.getLogger("sightline.engine")
@@ -27,13 +27,23 @@ class EvalWorker:
             self.executor.execute, workers=settings.eval_queue_workers
         )
         self._factory = session_factory
-        self._warm: asyncio.Task[bool] | None = None
+        self.judge_loaded = False  # whether LiteLLM was imported successfully
+        self.judge_load_seconds: float | None = None
 
     async def start(self) -> None:
-        self._warm = asyncio.create_task(asyncio.to_thread(_warm_up_quietly))
+        # LiteLLM is imported before the process serves anything: imported beside live
+        # traffic it held the interpreter for seconds and halved the first seconds'
+        # throughput (bench/ingest.py measures the first 10 s against the steady rate).
+        started = time.perf_counter()
+        self.judge_loaded = await asyncio.to_thread(_warm_up_quietly)
+        self.judge_load_seconds = time.perf_counter() - started
         await self.queue.start()
+        holder = self.executor.holder
+        holder.acquire()
         async with self._factory() as db:
             unfinished = await repository.list_unfinished_run_ids(db)
+        await free_dead_holders(self._factory, holder, unfinished)
+        holder.sweep()
         for run_id in unfinished:
             self.queue.enqueue(run_id)
         if unfinished:
@@ -41,26 +51,13 @@ class EvalWorker:
 
     @property
     def judge_ready(self) -> bool:
-        """Whether the judge stack (LiteLLM) is imported; runs wait for it, requests never do.
-        Also true once the import has failed: it means "no longer loading"."""
-        return self._warm is not None and self._warm.done()
-
-    @property
-    def judge_loaded(self) -> bool:
-        """Whether LiteLLM was imported successfully."""
-        warm = self._warm
-        return warm is not None and warm.done() and not warm.cancelled() and warm.result()
-
-    def when_judge_ready(self, callback: Callable[[], None]) -> None:
-        """Calls `callback` on the event loop once LiteLLM is imported (or failed to be)."""
-        if self._warm is not None:
-            self._warm.add_done_callback(lambda _: callback())
+        """Kept for /health's existing clients: the judge stack is loaded (or failed to
+        load) before a worker starts, so a started worker is always ready."""
+        return self.judge_load_seconds is not None
 
     async def stop(self) -> None:
         await self.queue.stop()
-        if self._warm is not None:
-            with contextlib.suppress(Exception):
-                await self._warm
+        self.executor.holder.release()
 
 
 def _warm_up_quietly() -> bool:

@@ -71,6 +71,8 @@ class EvalTask(Base):
     status: Mapped[str] = mapped_column(String(20), default=TaskStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The process holding the lease (engine/holder.py): a dead holder's lease is free at once.
+    lease_holder: Mapped[str | None] = mapped_column(String(64), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

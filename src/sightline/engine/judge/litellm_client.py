@@ -13,7 +13,7 @@ import random
 from typing import Any
 
 from sightline.config import JudgeSettings
-from sightline.engine.budget import UNLIMITED, Budget
+from sightline.engine.budget import Budget
 from sightline.engine.errors import UnparseableAnswer
 from sightline.engine.judge._litellm import load_litellm
 from sightline.engine.judge.cache import (
@@ -62,7 +62,7 @@ class LiteLLMJudge:
         self._limits = limits or Limits.from_settings(settings)
         self._cache = cache
         self._embedding_cache = embedding_cache or InMemoryEmbeddingCache()
-        self._budget = budget or UNLIMITED
+        self._budget = budget or Budget()
         self._policy = RetryPolicy.from_settings(settings)
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -145,7 +145,7 @@ class LiteLLMJudge:
             self._budget.check()
             async with self._limits.slot(self._model, estimated):
                 attempts += 1
-                return await self._guarded(litellm.acompletion(**kwargs))
+                return await self._charged(litellm.acompletion(**kwargs))
 
         response = await with_retries(
             attempt,
@@ -191,7 +191,7 @@ class LiteLLMJudge:
             self._budget.check()
             async with self._limits.slot(model, estimated):
                 attempts += 1
-                return await self._guarded(litellm.aembedding(**kwargs))
+                return await self._charged(litellm.aembedding(**kwargs))
 
         response = await with_retries(
             attempt,
@@ -217,9 +217,17 @@ class LiteLLMJudge:
             kwargs["api_key"] = api_key
         return kwargs
 
-    async def _guarded(self, call: Any) -> Any:
-        # Belt and braces: some providers ignore the timeout parameter on streaming sockets.
-        return await asyncio.wait_for(call, timeout=self._settings.timeout_seconds + 5)
+    async def _charged(self, call: Any) -> Any:
+        """One HTTP request, charged to the run's budget the moment it ends, answered or
+        not (a cancelled one never reached an answer and is not charged)."""
+        try:
+            # Belt and braces: some providers ignore the timeout on streaming sockets.
+            response = await asyncio.wait_for(call, timeout=self._settings.timeout_seconds + 5)
+        except Exception:
+            self._budget.charge(Usage(requests=1))
+            raise
+        self._budget.charge(Usage(requests=1))
+        return response
 
     def _account(
         self, response: Any, attempts: int, *, embedding: bool, model: str | None = None
@@ -229,7 +237,7 @@ class LiteLLMJudge:
         prompt_tokens = int(_field(raw, "prompt_tokens") or 0) if raw is not None else 0
         completion_tokens = int(_field(raw, "completion_tokens") or 0) if raw is not None else 0
         cost, note = price(model, prompt_tokens, completion_tokens, embedding=embedding)
-        self._budget.charge(cost)
+        self._budget.charge(Usage(prompt_tokens, completion_tokens, cost))
         return Usage(
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,

@@ -35,10 +35,6 @@ class RunCounters:
     failed_pairs: int
     unfinished_pairs: int
     evaluated_targets: int
-    judge_calls: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float
 
 
 # -- runs -------------------------------------------------------------------------------
@@ -167,7 +163,11 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
 
 
 async def claim_targets(
-    db: AsyncSession, run_id: uuid.UUID, max_targets: int, lease_until: datetime
+    db: AsyncSession,
+    run_id: uuid.UUID,
+    max_targets: int,
+    lease_until: datetime,
+    holder: str | None = None,
 ) -> list[ClaimedTask]:
     """Claim every claimable task of the next ``max_targets`` targets, in target order.
 
@@ -189,6 +189,7 @@ async def claim_targets(
         .values(
             status=TaskStatus.RUNNING,
             lease_expires_at=lease_until,
+            lease_holder=holder,
             attempts=EvalTask.attempts + 1,
             updated_at=now,
         )
@@ -217,9 +218,48 @@ async def release_tasks(db: AsyncSession, task_ids: Sequence[int]) -> None:
         await db.execute(
             update(EvalTask)
             .where(EvalTask.id.in_(task_ids), EvalTask.status == TaskStatus.RUNNING)
-            .values(status=TaskStatus.PENDING, lease_expires_at=None, updated_at=utcnow())
+            .values(
+                status=TaskStatus.PENDING,
+                lease_expires_at=None,
+                lease_holder=None,
+                updated_at=utcnow(),
+            )
             .execution_options(synchronize_session=False)
         )
+
+
+async def running_holders(db: AsyncSession, run_ids: Sequence[uuid.UUID]) -> set[str]:
+    """The processes that hold leases on running tasks of these runs."""
+    if not run_ids:
+        return set()
+    stmt = (
+        select(EvalTask.lease_holder)
+        .where(
+            EvalTask.run_id.in_(run_ids),
+            EvalTask.status == TaskStatus.RUNNING,
+            EvalTask.lease_holder.is_not(None),
+        )
+        .distinct()
+    )
+    return {h for h in (await db.execute(stmt)).scalars() if h}
+
+
+async def free_holders(db: AsyncSession, holders: Sequence[str]) -> int:
+    """Hand the running tasks of dead processes back: claimable at once, no lease wait."""
+    if not holders:
+        return 0
+    result = await db.execute(
+        update(EvalTask)
+        .where(EvalTask.status == TaskStatus.RUNNING, EvalTask.lease_holder.in_(holders))
+        .values(
+            status=TaskStatus.PENDING,
+            lease_expires_at=None,
+            lease_holder=None,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)
 
 
 async def finish_tasks(db: AsyncSession, task_ids: Sequence[int], status: str) -> None:
@@ -227,7 +267,7 @@ async def finish_tasks(db: AsyncSession, task_ids: Sequence[int], status: str) -
         await db.execute(
             update(EvalTask)
             .where(EvalTask.id.in_(task_ids))
-            .values(status=status, lease_expires_at=None, updated_at=utcnow())
+            .values(status=status, lease_expires_at=None, lease_holder=None, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
 
@@ -269,32 +309,12 @@ async def compute_counters(db: AsyncSession, run_id: uuid.UUID) -> RunCounters:
         .subquery()
     )
     evaluated = (await db.execute(select(func.count()).select_from(open_targets))).scalar_one()
-    calls, prompt, completion, cost = 0, 0, 0, 0.0
-    for table in (TraceScore, SessionScore):
-        sums = (
-            await db.execute(
-                select(
-                    func.coalesce(func.sum(table.judge_calls), 0),
-                    func.coalesce(func.sum(table.prompt_tokens), 0),
-                    func.coalesce(func.sum(table.completion_tokens), 0),
-                    func.coalesce(func.sum(table.cost_usd), 0.0),
-                ).where(table.eval_run_id == run_id)
-            )
-        ).one()
-        calls += int(sums[0])
-        prompt += int(sums[1])
-        completion += int(sums[2])
-        cost += float(sums[3])
     return RunCounters(
         total_pairs=int(pairs[0]),
         done_pairs=int(pairs[1]),
         failed_pairs=int(pairs[2]),
         unfinished_pairs=int(pairs[3]),
         evaluated_targets=int(evaluated),
-        judge_calls=calls,
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        cost_usd=cost,
     )
 
 
@@ -305,10 +325,30 @@ async def store_counters(db: AsyncSession, run_id: uuid.UUID, counters: RunCount
         .values(
             evaluated_count=counters.evaluated_targets,
             failed_count=counters.failed_pairs,
-            judge_calls=counters.judge_calls,
-            prompt_tokens=counters.prompt_tokens,
-            completion_tokens=counters.completion_tokens,
-            cost_usd=counters.cost_usd,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def add_spend(
+    db: AsyncSession,
+    run_id: uuid.UUID,
+    *,
+    judge_calls: int,
+    prompt_tokens: int,
+    completion_tokens: int,
+    cost_usd: float,
+) -> None:
+    """Add judge spend to the run as it happens (increments: any number of workers spend
+    on one run), so calls made before a crash stay counted though their scores were lost."""
+    await db.execute(
+        update(EvalRun)
+        .where(EvalRun.id == run_id)
+        .values(
+            judge_calls=EvalRun.judge_calls + judge_calls,
+            prompt_tokens=EvalRun.prompt_tokens + prompt_tokens,
+            completion_tokens=EvalRun.completion_tokens + completion_tokens,
+            cost_usd=EvalRun.cost_usd + cost_usd,
         )
         .execution_options(synchronize_session=False)
     )
