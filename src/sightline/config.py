@@ -82,6 +82,17 @@ class Settings(BaseSettings):
     eval_queue_workers: int = Field(default=4, ge=1, le=64)
     eval_task_lease_seconds: float = Field(default=120.0, ge=1.0)
 
+    # Request rates per API key (token buckets, see ratelimit/): ingestion is every trace and
+    # span write, runs every run creation. A bucket holds `burst` requests and refills at
+    # `per_second`; 0 per second = unlimited. Ingestion's default is above what one process
+    # serves (bench/ingest.py never meets it); it stops a key flooding many replicas.
+    rate_limit_ingest_per_second: float = Field(default=1000.0, ge=0)
+    rate_limit_ingest_burst: int = Field(default=10_000, ge=1)
+    rate_limit_runs_per_second: float = Field(default=10.0, ge=0)
+    rate_limit_runs_burst: int = Field(default=100, ge=1)
+    # Shared state of the scaled deployment (the rate limits' buckets); unset = in-process.
+    redis_url: str | None = None
+
     judge: JudgeSettings = JudgeSettings()
 
     # Flat aliases documented in the README and issues (SIGHTLINE_JUDGE_MODEL, ...).

@@ -9,10 +9,12 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sightline.errors import PayloadTooLarge
-
 # Client-supplied request IDs are echoed and logged, so only a safe shape is trusted.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+async def _nothing_more() -> Message:
+    return {"type": "http.disconnect"}
 
 
 class RequestIdMiddleware:
@@ -38,7 +40,10 @@ class RequestIdMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over the limit with 413, whether or not Content-Length is sent."""
+    """Refuses bodies over the limit with 413, whether or not Content-Length is sent.
+
+    A declared length is trusted for the refusal and enforced by the server (h11 stops at
+    it); a body without one is read here first, bounded by the limit."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -53,20 +58,39 @@ class BodyLimitMiddleware:
                 response = JSONResponse({"detail": self._message()}, status_code=413)
                 await response(scope, receive, send)
                 return
-        received = 0
+        if any(key == b"content-length" for key, _ in scope["headers"]):
+            await self.app(scope, receive, send)
+            return
+        buffered = await self._buffered(receive)
+        if buffered is None:  # a framed (chunked) body over the limit
+            response = JSONResponse({"detail": self._message()}, status_code=413)
+            await response(scope, _nothing_more, send)
+            return
+        await self.app(scope, buffered, send)
 
-        # A body without Content-Length is counted as it streams; the error raised here
-        # surfaces inside the route, where the app's error handler answers 413.
-        async def limited_receive() -> Message:
-            nonlocal received
+    async def _buffered(self, receive: Receive) -> Receive | None:
+        """Reads a body sent without Content-Length (chunked) up to the limit, before the
+        app sees any of it, so that over the limit the answer is a 413 and not the
+        framework's "error parsing the body". None: the body is over the limit."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise PayloadTooLarge(self._message())
-            return message
+            if message["type"] != "http.request":
+                replay: list[Message] = [message]
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                return None
+            if not message.get("more_body", False):
+                replay = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+                break
 
-        await self.app(scope, limited_receive, send)
+        async def replayed() -> Message:
+            return replay.pop(0) if replay else await receive()
+
+        return replayed
 
     def _message(self) -> str:
         return f"Request body exceeds the limit of {self.max_bytes} bytes."

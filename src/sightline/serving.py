@@ -2,8 +2,9 @@
 interpreter is tuned for serving.
 
 Resources, in start order: the database engine (migrated and provisioned on start), the
-auth resolver, the trace writer (group commit), the evaluation worker (executor + in-process
-queue; it resumes unfinished runs), and the in-process monitor scheduler.
+auth resolver, the rate limiter, the trace writer (group commit), the evaluation worker
+(executor + in-process queue; it resumes unfinished runs), and the in-process monitor
+scheduler.
 
 Interpreter tuning, measured on trace ingestion (bench/ingest.py):
 - Cyclic GC: everything loaded at start-up lives as long as the process, so it is frozen
@@ -38,6 +39,7 @@ from sightline.db.session import make_session_factory
 from sightline.engine.worker import EvalWorker
 from sightline.identity.service import AuthResolver, provision
 from sightline.monitors import scheduler as monitor_scheduler
+from sightline.ratelimit import build_limiter
 from sightline.traces.ingest.writer import GroupWriter
 
 logger = logging.getLogger("sightline")
@@ -85,6 +87,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.session_factory = factory
     app.state.auth = AuthResolver(factory, settings.auth_cache_seconds)
+    app.state.rate_limiter = build_limiter(settings)
     # SQLite has one writer: trace writers of this process queue on one lock.
     app.state.trace_write_lock = asyncio.Lock() if settings.is_sqlite else None
     trace_writer = GroupWriter(settings, engine, app.state.trace_write_lock)
@@ -113,4 +116,5 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await flusher
         await app.state.auth.flush_usage()
+        await app.state.rate_limiter.close()
         await engine.dispose()

@@ -15,6 +15,16 @@ def iso(value: datetime) -> str:
     return value.isoformat()
 
 
+def _ends_after(start: Any, duration: timedelta) -> str:
+    """The default end of a body whose start a test moved: the same duration after it."""
+    if isinstance(start, str):
+        try:
+            return iso(datetime.fromisoformat(start.replace("Z", "+00:00")) + duration)
+        except ValueError:
+            pass  # a test of a bad started_at: the end does not matter
+    return iso(T0 + duration)
+
+
 def span(**fields: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "span_id": str(uuid.uuid4()),
@@ -22,7 +32,7 @@ def span(**fields: Any) -> dict[str, Any]:
         "kind": "LLM",
         "status": "OK",
         "started_at": iso(T0),
-        "ended_at": iso(T0 + timedelta(milliseconds=500)),
+        "ended_at": _ends_after(fields.get("started_at"), timedelta(milliseconds=500)),
     }
     body.update(fields)
     return body
@@ -34,7 +44,7 @@ def trace(**fields: Any) -> dict[str, Any]:
         "name": "agent-run",
         "status": "COMPLETED",
         "started_at": iso(T0),
-        "ended_at": iso(T0 + timedelta(seconds=2)),
+        "ended_at": _ends_after(fields.get("started_at"), timedelta(seconds=2)),
         "spans": [],
     }
     body.update(fields)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import orjson
 import pytest
 
 from sightline.traces.validation import storable_body
@@ -135,6 +136,30 @@ BAD_BODIES: list[tuple[str, Callable[[Body], None], str, str]] = [
     ("missing name", lambda body: body.pop("name"), "name", "Field required"),
     ("missing started_at", lambda body: body.pop("started_at"), "started_at", "Field required"),
     ("null status", _set("status", None), "status", "'COMPLETED'"),
+    (
+        "trace ends before it starts",
+        _set("ended_at", "2025-12-31T23:59:59Z"),
+        "ended_at",
+        "must not be before started_at",
+    ),
+    (
+        "span ends before it starts",
+        _set("spans.0.ended_at", "2025-12-31T00:00:00Z"),
+        "spans -> 0 -> ended_at",
+        "must not be before started_at",
+    ),
+    (
+        "negative cost",
+        _set("spans.0.cost", {"total": -0.5}),
+        "spans -> 0 -> cost -> total",
+        "greater than or equal to 0",
+    ),
+    (
+        "negative token count",
+        _set("spans.0.token_usage", {"prompt_tokens": -3}),
+        "spans -> 0 -> token_usage -> prompt_tokens",
+        "greater than or equal to 0",
+    ),
 ]
 
 
@@ -233,6 +258,31 @@ async def test_body_over_the_limit_is_413(tenant: Tenant) -> None:
     await _assert_nothing_stored(tenant, body)
 
 
+async def _chunks(data: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+async def test_chunked_body_over_the_limit_is_413(tenant: Tenant) -> None:
+    """Sent without Content-Length (Transfer-Encoding: chunked), as a streaming client does:
+    the same 413 as a declared length, not the framework's 400 "error parsing the body"."""
+    settings = tenant.client._transport.app.state.settings  # type: ignore[attr-defined]
+    body = trace(input="x" * settings.max_body_bytes)
+    headers = {"Content-Type": "application/json"}
+    response = await tenant.client.post(
+        "/traces", content=_chunks(orjson.dumps(body)), headers=headers
+    )
+    assert response.status_code == 413
+    assert "exceeds the limit" in response.json()["detail"]
+    await _assert_nothing_stored(tenant, body)
+    small = trace()
+    accepted = await tenant.client.post(
+        "/traces", content=_chunks(orjson.dumps(small), size=100), headers=headers
+    )
+    assert accepted.status_code == 202, accepted.text
+    assert (await tenant.client.get(f"/traces/{small['trace_id']}")).status_code == 200
+
+
 async def test_bad_spans_body_stores_nothing(tenant: Tenant) -> None:
     body = await post_trace(tenant.client, spans=[span()])
     url = f"/traces/{body['trace_id']}/spans"
@@ -243,6 +293,21 @@ async def test_bad_spans_body_stores_nothing(tenant: Tenant) -> None:
     too_many = await tenant.client.post(url, json=[span() for _ in range(501)])
     assert too_many.status_code == 422
     assert len((await tenant.client.get(f"/traces/{body['trace_id']}")).json()["spans"]) == 1
+
+
+async def test_a_patch_cannot_end_a_trace_or_span_before_it_started(tenant: Tenant) -> None:
+    body = await post_trace(tenant.client, spans=[span()])
+    trace_url = f"/traces/{body['trace_id']}"
+    before = (await tenant.client.get(trace_url)).json()
+    early = "2020-01-01T00:00:00Z"
+    refused = await tenant.client.patch(trace_url, json={"ended_at": early})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"].startswith("ended_at: must not be before started_at")
+    span_url = f"{trace_url}/spans/{before['spans'][0]['span_id']}"
+    refused = await tenant.client.patch(span_url, json={"ended_at": early, "name": "renamed"})
+    assert refused.status_code == 422, refused.text
+    assert "must not be before started_at" in refused.json()["detail"]
+    assert (await tenant.client.get(trace_url)).json() == before
 
 
 async def test_bad_patch_bodies(tenant: Tenant) -> None:

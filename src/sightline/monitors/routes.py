@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Response
 
 from sightline.db.types import utcnow
-from sightline.dependencies import DbDep, QueueDep, ScopeDep, SettingsDep
+from sightline.dependencies import DbDep, QueueDep, RunScopeDep, ScopeDep, SettingsDep
 from sightline.evals.runs.schemas import EvalRunResponse
 from sightline.kit.pagination import Limit, Offset, Page
 from sightline.kit.statuses import MonitorStatus
@@ -85,7 +85,7 @@ async def resume_monitor(monitor_id: uuid.UUID, scope: ScopeDep, db: DbDep) -> M
 @router.post("/{monitor_id}/trigger", status_code=202)
 async def trigger_monitor(
     monitor_id: uuid.UUID,
-    scope: ScopeDep,
+    scope: RunScopeDep,
     db: DbDep,
     settings: SettingsDep,
     queue: QueueDep,

@@ -2,7 +2,7 @@
 Static paths are declared before `/traces/{trace_id}` so they are not read as IDs.
 Ingestion (POST /traces and /traces/batch) goes through the trace writer (group_writer.py);
 the other write routes take the write guard (see dependencies.py) once their input is
-validated."""
+validated. Every write route counts against the key's ingestion rate (IngestScopeDep)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 
-from sightline.dependencies import DbDep, ScopeDep, SettingsDep
+from sightline.dependencies import DbDep, IngestScopeDep, ScopeDep, SettingsDep
 from sightline.kit.export import EXPORT_RESPONSES, ExportFormat, FormatQuery, export_response
 from sightline.kit.pagination import Page
 from sightline.kit.types import CleanStr
@@ -100,7 +100,9 @@ IncludeSpansQuery = Annotated[
 
 
 @router.post("/traces", status_code=202)
-async def create_trace(request: Request, trace: TraceCreate, scope: ScopeDep) -> TraceAccepted:
+async def create_trace(
+    request: Request, trace: TraceCreate, scope: IngestScopeDep
+) -> TraceAccepted:
     """Stored before the answer (group commit, see group_writer.py): readable at once."""
     await request.app.state.trace_writer.submit(scope.project_id, trace)
     task_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
@@ -109,7 +111,7 @@ async def create_trace(request: Request, trace: TraceCreate, scope: ScopeDep) ->
 
 @router.post("/traces/batch")
 async def create_traces(
-    request: Request, body: TraceBatchCreate, scope: ScopeDep, settings: SettingsDep
+    request: Request, body: TraceBatchCreate, scope: IngestScopeDep, settings: SettingsDep
 ) -> TraceBatchResult:
     """Stored before the answer, through the same writer as single POSTs."""
     return await batch.ingest_batch(
@@ -168,7 +170,7 @@ async def export_traces(
 
 @router.post("/traces/batch/delete")
 async def delete_traces(
-    body: TraceIds, guard: WriteGuardDep, db: DbDep, scope: ScopeDep
+    body: TraceIds, guard: WriteGuardDep, db: DbDep, scope: IngestScopeDep
 ) -> Deleted:
     await guard.acquire()
     return await service.delete_traces(db, scope, body.trace_ids)
@@ -176,7 +178,7 @@ async def delete_traces(
 
 @router.post("/traces/batch/tags")
 async def update_tags(
-    body: TraceTagsUpdate, guard: WriteGuardDep, db: DbDep, scope: ScopeDep
+    body: TraceTagsUpdate, guard: WriteGuardDep, db: DbDep, scope: IngestScopeDep
 ) -> Updated:
     await guard.acquire()
     return await service.update_tags(db, scope, body)
@@ -193,7 +195,7 @@ async def patch_trace(
     body: TraceUpdate,
     guard: WriteGuardDep,
     db: DbDep,
-    scope: ScopeDep,
+    scope: IngestScopeDep,
 ) -> TraceRead:
     await guard.acquire()
     return await service.patch_trace(db, scope, trace_id, body)
@@ -201,7 +203,7 @@ async def patch_trace(
 
 @router.delete("/traces/{trace_id}", status_code=204)
 async def delete_trace(
-    trace_id: uuid.UUID, guard: WriteGuardDep, db: DbDep, scope: ScopeDep
+    trace_id: uuid.UUID, guard: WriteGuardDep, db: DbDep, scope: IngestScopeDep
 ) -> Response:
     await guard.acquire()
     await service.delete_trace(db, scope, trace_id)
@@ -214,7 +216,7 @@ async def add_spans(
     spans: SpanBatch,
     guard: WriteGuardDep,
     db: DbDep,
-    scope: ScopeDep,
+    scope: IngestScopeDep,
 ) -> SpanIds:
     await guard.acquire()
     return await service.add_spans(db, scope, trace_id, spans.root)
@@ -227,7 +229,7 @@ async def patch_span(
     body: SpanUpdate,
     guard: WriteGuardDep,
     db: DbDep,
-    scope: ScopeDep,
+    scope: IngestScopeDep,
 ) -> SpanRead:
     await guard.acquire()
     return await service.patch_span(db, scope, trace_id, span_id, body)
@@ -262,7 +264,7 @@ async def get_session(
 
 @router.delete("/sessions/{session_id}", tags=["sessions"])
 async def delete_session(
-    session_id: SessionIdPath, guard: WriteGuardDep, db: DbDep, scope: ScopeDep
+    session_id: SessionIdPath, guard: WriteGuardDep, db: DbDep, scope: IngestScopeDep
 ) -> Deleted:
     await guard.acquire()
     return Deleted(deleted=await session_service.delete_session(db, scope, session_id))

@@ -6,7 +6,15 @@ import uuid
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from sightline.kit.statuses import SpanStatus, TraceStatus
 from sightline.kit.types import CleanStr, Name255, Timestamp
@@ -62,6 +70,20 @@ class SpanCreate(BaseModel):
     model_parameters: JsonObject | None = None
     cost: Cost | None = None
 
+    @field_validator("ended_at")
+    @classmethod
+    def _ends_after_start(cls, ended_at: Any, info: ValidationInfo) -> Any:
+        return not_before_start(ended_at, info.data.get("started_at"))
+
+
+def not_before_start(ended_at: Any, started_at: Any) -> Any:
+    """A negative duration is refused: it would show as negative latency in analytics."""
+    if ended_at is not None and started_at is not None and ended_at < started_at:
+        raise ValueError(
+            f"must not be before started_at ({ended_at.isoformat()} < {started_at.isoformat()})"
+        )
+    return ended_at
+
 
 def _unique_span_ids(spans: list[SpanCreate]) -> None:
     seen: set[uuid.UUID] = set()
@@ -91,6 +113,11 @@ class TraceCreate(BaseModel):
     environment: ShortStr | None = None
     release: ShortStr | None = None
     spans: SpanList = []
+
+    @field_validator("ended_at")
+    @classmethod
+    def _ends_after_start(cls, ended_at: Any, info: ValidationInfo) -> Any:
+        return not_before_start(ended_at, info.data.get("started_at"))
 
     @model_validator(mode="after")
     def _spans_are_unique(self) -> TraceCreate:

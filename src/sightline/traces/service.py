@@ -37,6 +37,7 @@ from sightline.traces.schemas import (
     TraceTagsUpdate,
     TraceUpdate,
     Updated,
+    not_before_start,
 )
 from sightline.traces.validation import MAX_TAGS
 
@@ -90,12 +91,20 @@ def _patched(row: Any, changes: dict[str, Any], null_ignored: set[str]) -> dict[
     return patched
 
 
+def _check_duration(patched: dict[str, Any]) -> None:
+    try:
+        not_before_start(patched["ended_at"], patched["started_at"])
+    except ValueError as exc:
+        raise DomainValidationError(f"ended_at: {exc}") from None
+
+
 async def patch_trace(
     db: AsyncSession, scope: Scope, trace_id: uuid.UUID, update: TraceUpdate
 ) -> TraceRead:
     row = await _own_trace(db, scope, trace_id)
     changes = fields_of(update, update.model_fields_set)
     patched = _patched(row, changes, _TRACE_NULL_IGNORED)
+    _check_duration(patched)
     patched["tags"] = union_tags([], patched["tags"] or [])
     patched["latency_ms"] = latency_ms(patched["started_at"], patched["ended_at"])
     if update.tags is not None:
@@ -170,6 +179,7 @@ async def patch_span(
         raise NotFound(f"Span {span_id} not found on trace {trace_id}.")
     changes = fields_of(update, update.model_fields_set)
     patched = _patched(row, changes, _SPAN_NULL_IGNORED)
+    _check_duration(patched)
     if "cost" in changes:
         # An explicit null removes the client's cost: the span is then priced like one
         # ingested without a cost (with_span_derived re-derives it from model and tokens).

@@ -137,5 +137,6 @@ JsonValue = Annotated[Any, AfterValidator(_json)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(_json)]
 TokenCount = Annotated[int, Strict(), Field(ge=0, le=MAX_TOKEN_COUNT)]
 TokenUsage = dict[CleanStr, TokenCount]
-CostValue = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+# Costs are amounts spent: negative ones would make totals and analytics lie.
+CostValue = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)]
 Cost = dict[CleanStr, CostValue]

@@ -62,6 +62,7 @@ async def test_create_score_like_the_sdk(et: Tenant, eval_client: httpx.AsyncCli
         ({"name": ""}, "name", "at least 1"),
         ({"source": "ROBOT"}, "source", "Input should be"),
         ({"trace_id": "nope"}, "trace_id", "UUID"),
+        ({"metadata": {"big": 10**400}}, "metadata", "signed 64-bit range"),
     ],
 )
 async def test_invalid_scores_are_422(
@@ -75,6 +76,32 @@ async def test_invalid_scores_are_422(
     assert payload["detail"] == "Validation error"
     assert payload["errors"][0]["field"] == field
     assert message in payload["errors"][0]["message"]
+
+
+async def test_nan_in_score_metadata_is_refused_and_changes_nothing(
+    et: Tenant, eval_client: httpx.AsyncClient
+) -> None:
+    """NaN was stored as null; like traces, spans and runs, scores now refuse it."""
+    [trace_id] = await create_traces(eval_client, 1)
+    fields = f'"trace_id": "{trace_id}", "name": "nan-check", "value": "0.5"'
+    raw = f'{{{fields}, "metadata": {{"x": NaN}}}}'
+    json_type = {"Content-Type": "application/json"}
+    refused = await eval_client.post(SCORES, content=raw, headers=json_type)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0] == {
+        "field": "metadata",
+        "message": "Value error, must not contain NaN or Infinity",
+    }
+    listed = await eval_client.get(SCORES, params={"trace_id": trace_id, "name": "nan-check"})
+    assert listed.json()["total"] == 0
+    score = await _score(eval_client, trace_id, name="nan-check", metadata={"x": 1})
+    patched = await eval_client.patch(
+        f"{SCORES}/{score['id']}", content='{"metadata": {"x": Infinity}}', headers=json_type
+    )
+    assert patched.status_code == 422, patched.text
+    assert patched.json()["errors"][0]["field"] == "metadata"
+    again = await eval_client.get(SCORES, params={"trace_id": trace_id, "name": "nan-check"})
+    assert again.json()["items"][0]["metadata"] == {"x": 1}
 
 
 async def test_score_on_a_trace_outside_the_project_is_404(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from sightline.dependencies import DbDep, QueueDep, ScopeDep, SettingsDep
+from sightline.dependencies import DbDep, QueueDep, RunScopeDep, ScopeDep, SettingsDep
 from sightline.engine.metrics import get_metric, listed_metrics, template
 from sightline.evals.runs import service
 from sightline.evals.runs.providers import list_providers
@@ -67,7 +67,7 @@ def _run_response(run: object) -> EvalRunResponse:
 @router.post("/trace-runs", status_code=202, response_model=EvalRunResponse)
 async def create_trace_run(
     body: TraceRunCreate,
-    scope: ScopeDep,
+    scope: RunScopeDep,
     db: DbDep,
     settings: SettingsDep,
     queue: QueueDep,
@@ -91,7 +91,7 @@ async def create_trace_run(
 @router.post("/trace-runs/batch", status_code=202, response_model=EvalRunResponse)
 async def create_trace_batch_run(
     body: TraceRunBatchCreate,
-    scope: ScopeDep,
+    scope: RunScopeDep,
     db: DbDep,
     settings: SettingsDep,
     queue: QueueDep,
@@ -139,7 +139,7 @@ async def delete_trace_run(
 @router.post("/trace-runs/{run_id}/retry", status_code=202, response_model=EvalRunResponse)
 async def retry_trace_run(
     run_id: uuid.UUID,
-    scope: ScopeDep,
+    scope: RunScopeDep,
     db: DbDep,
     settings: SettingsDep,
     queue: QueueDep,

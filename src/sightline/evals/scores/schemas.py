@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sightline.kit.statuses import ScoreDataType, ScoreSource
 from sightline.kit.types import CleanStr, Name255, Timestamp
+from sightline.traces.validation import JsonObject
 
 
 def check_value(value: str, data_type: str) -> str:
@@ -32,7 +33,8 @@ class TraceScoreCreate(BaseModel):
     data_type: ScoreDataType = ScoreDataType.NUMERIC
     source: ScoreSource = ScoreSource.ANNOTATION
     reason: Annotated[CleanStr, Field(max_length=10_000)] | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    # The traces' JSON admission rule: finite numbers, 64-bit integers, bounded depth, no NUL.
+    metadata: JsonObject = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _value_matches_type(self) -> TraceScoreCreate:
@@ -45,7 +47,7 @@ class TraceScoreUpdate(BaseModel):
 
     value: Annotated[CleanStr, Field(max_length=255)] | None = None
     reason: Annotated[CleanStr, Field(max_length=10_000)] | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: JsonObject | None = None
 
 
 class TraceScoreResponse(BaseModel):

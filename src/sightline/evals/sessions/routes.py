@@ -7,7 +7,7 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from sightline.dependencies import DbDep, QueueDep, ScopeDep, SettingsDep
+from sightline.dependencies import DbDep, QueueDep, RunScopeDep, ScopeDep, SettingsDep
 from sightline.evals.runs.schemas import EvalRunResponse
 from sightline.evals.scores import service as scores
 from sightline.evals.scores.schemas import SessionScoreResponse
@@ -38,7 +38,7 @@ async def list_session_metrics(_scope: ScopeDep) -> list[SessionMetricInfo]:
 async def create_session_run(
     body: SessionRunCreate,
     queue: QueueDep,
-    scope: ScopeDep,
+    scope: RunScopeDep,
     db: DbDep,
     settings: SettingsDep,
 ) -> EvalRunResponse:
@@ -50,7 +50,7 @@ async def create_session_run(
 async def create_session_batch_run(
     body: SessionBatchRunCreate,
     queue: QueueDep,
-    scope: ScopeDep,
+    scope: RunScopeDep,
     db: DbDep,
     settings: SettingsDep,
 ) -> EvalRunResponse:
@@ -88,7 +88,7 @@ async def delete_session_run(
 async def retry_session_run(
     run_id: uuid.UUID,
     queue: QueueDep,
-    scope: ScopeDep,
+    scope: RunScopeDep,
     db: DbDep,
     settings: SettingsDep,
 ) -> EvalRunResponse:
