@@ -1,8 +1,11 @@
-"""`sightline serve` says at start-up, once, when the default judge cannot be used."""
+"""What `sightline serve` says at start-up: once, when the default judge cannot be used; and
+what start-up cost."""
 
 from __future__ import annotations
 
 import os
+import re
+import time
 from pathlib import Path
 
 import httpx
@@ -43,3 +46,20 @@ def test_serve_is_quiet_when_the_judge_is_configured(tmp_path: Path, no_judge_en
         log = server.log()
     assert WARNING not in log
     assert judge["configured"] is True
+
+
+def test_serve_loads_the_judge_stack_before_it_answers_and_says_what_it_cost(
+    tmp_path: Path, no_judge_env: None
+) -> None:
+    """LiteLLM is imported before the socket is served (never beside live requests), and
+    the start-up cost is printed, once per server process."""
+    env = {"SIGHTLINE_JUDGE_API_BASE": "http://127.0.0.1:9/v1", "SIGHTLINE_WORKERS": "2"}
+    with running_server(tmp_path / "data", env) as server:
+        judge = httpx.get(f"{server.base_url}/health").json()["judge"]
+        deadline = time.monotonic() + 60  # the other process may still be starting
+        while (log := server.log()).count("ready in") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert judge["loaded"] is True  # the very first answer: already loaded
+    ready = [line for line in log.splitlines() if "ready in" in line]
+    assert len(ready) == 2, log
+    assert all(re.search(r"ready in \d+\.\d s \(judge stack \d+\.\d s\)", line) for line in ready)
