@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import ORJSONResponse
 
-from sightline import __version__, health
+from sightline import __version__, allow, health, openapi
 from sightline.config import Settings
 from sightline.errors import install_error_handlers
 from sightline.evals.runs import routes as run_routes
@@ -67,4 +67,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.mount(STATIC_PATH, static_files(), name=STATIC_NAME)
+    allow.install(app)
+    openapi.install(app)
     return app

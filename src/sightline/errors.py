@@ -99,6 +99,13 @@ async def _request_validation(_request: Request, exc: Exception) -> JSONResponse
 
 async def _http_exception(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI answers 400 "error parsing the body" for a body that is not UTF-8; to a
+        # client it is JSON that cannot be decoded, which the contract answers with 422.
+        envelope = validation_envelope(
+            [{"loc": ("body",), "msg": "Invalid JSON: the body is not valid UTF-8"}]
+        )
+        return JSONResponse(envelope, status_code=422)
     return JSONResponse(
         {"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
     )

@@ -468,3 +468,35 @@ async def test_json_at_the_limits_is_stored_and_read_back_exactly(tenant: Tenant
     assert stored["input"]["max"] == 2**63 - 1 and stored["input"]["min"] == -(2**63)
     assert stored["input"]["deep"] == deep
     assert stored["spans"][0]["output"] == {"big": 2**63 - 1}
+
+
+async def test_a_bare_number_as_input_or_output_is_read_back(tenant: Tenant) -> None:
+    """Found by schemathesis (tests/test_openapi.py): SQLite gives a column declared JSON
+    numeric affinity and stored the text `0` as the integer 0, which the JSON reader
+    refused, so the trace was accepted and every later read of it answered 500."""
+    body = trace(input=0, output=1.5, session_id="numbers", spans=[span(output=0, input=-7)])
+    assert (await tenant.client.post("/traces", json=body)).status_code == 202
+    url = f"/traces/{body['trace_id']}"
+    read = (await tenant.client.get(url)).json()
+    assert (read["input"], read["output"]) == (0, 1.5)
+    assert (read["spans"][0]["input"], read["spans"][0]["output"]) == (-7, 0)
+    patched = await tenant.client.patch(url, json={"output": 12345678901234567})
+    assert patched.status_code == 200, patched.text
+    assert (await tenant.client.get(url)).json()["output"] == 12345678901234567
+    session = await tenant.client.get("/sessions/numbers")
+    assert session.status_code == 200, session.text
+    exported = await tenant.client.get("/traces/export", params={"session_id": "numbers"})
+    assert orjson.loads(exported.text.splitlines()[0])["output"] == 12345678901234567
+    assert (await tenant.client.post("/traces", json=body)).status_code == 202
+
+
+async def test_a_body_that_is_not_utf8_is_422(tenant: Tenant) -> None:
+    """Found by schemathesis: FastAPI's own 400 "error parsing the body" for it, on every
+    body route; the contract answers undecodable JSON with 422 naming the body."""
+    headers = {"Content-Type": "application/json"}
+    for url in ("/traces", "/evaluations/trace-scores", "/evaluations/trace-runs"):
+        response = await tenant.client.post(url, content=b'{"name": "\xff"}', headers=headers)
+        assert response.status_code == 422, (url, response.text)
+        assert response.json()["errors"][0]["field"] == "", response.json()
+        assert "not valid UTF-8" in response.json()["errors"][0]["message"]
+    assert await total_traces(tenant.client) == 0

@@ -34,10 +34,19 @@ def json_dumps(value: Any) -> str:
         return json.dumps(value)
 
 
+def json_loads(value: Any) -> Any:
+    # SQLite gives a column declared JSON numeric affinity: a payload that is a bare number
+    # (an `output` of 0) is stored as that number and read back as int or float, not as
+    # text. SQLite converts only when it is lossless, so the number is the value written.
+    if isinstance(value, int | float):
+        return value
+    return orjson.loads(value)
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.resolved_database_url
     # orjson: JSON columns are most of what ingestion and trace reads spend time on.
-    kwargs: dict[str, Any] = {"json_serializer": json_dumps, "json_deserializer": orjson.loads}
+    kwargs: dict[str, Any] = {"json_serializer": json_dumps, "json_deserializer": json_loads}
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
@@ -59,7 +68,7 @@ def create_sqlite_writer_engine(settings: Settings) -> Engine:
     engine = create_sync_engine(
         url,
         json_serializer=json_dumps,
-        json_deserializer=orjson.loads,
+        json_deserializer=json_loads,
         # Made, used and closed by the writer's thread; the flag only spares a check.
         connect_args={"timeout": 30, "check_same_thread": False},
         pool_size=1,
