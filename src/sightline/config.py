@@ -6,9 +6,12 @@ import os
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 # Where the `sightline eval` client finds the server when --endpoint is not given, first set
 # wins: Sightline's own name, then the PandaProbe SDK's, which the quickstart has users export.
@@ -57,7 +60,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     # Server processes. More than one uses more cores for ingestion; judge rate limits are
-    # split between them so that together they keep to the configured limit.
+    # split between them so that together they keep to the configured limit, unless Redis
+    # (redis_url) holds the one budget they all share.
     workers: int = Field(default=1, ge=1, le=64)
     data_dir: Path = Path(".sightline")
     database_url: str | None = None
@@ -90,8 +94,14 @@ class Settings(BaseSettings):
     rate_limit_ingest_burst: int = Field(default=10_000, ge=1)
     rate_limit_runs_per_second: float = Field(default=10.0, ge=0)
     rate_limit_runs_burst: int = Field(default=100, ge=1)
-    # Shared state of the scaled deployment (the rate limits' buckets); unset = in-process.
+    # Shared state of the scaled deployment (the per-key rate limits' and the judge's
+    # buckets); unset = in-process.
     redis_url: str | None = None
+    # Where evaluation runs: `inprocess` (inside `serve`, the embedded default) or `celery`
+    # (serve only enqueues; `sightline worker` processes evaluate; Redis is the broker).
+    queue: Literal["inprocess", "celery"] = "inprocess"
+    # Runs one `sightline worker` process works on at once (Celery's thread pool).
+    worker_concurrency: int = Field(default=4, ge=1, le=64)
 
     judge: JudgeSettings = JudgeSettings()
 
@@ -106,6 +116,17 @@ class Settings(BaseSettings):
     embedding_model: str | None = None
     embedding_api_base: str | None = None
     embedding_api_key: str | None = None
+
+    @property
+    def broker_url(self) -> str:
+        """The Celery broker: SIGHTLINE_REDIS_URL, else Redis on this machine."""
+        return self.redis_url or DEFAULT_REDIS_URL
+
+    @property
+    def shared_redis_url(self) -> str | None:
+        """The Redis that holds what every process shares (rate limits' buckets): the one
+        configured, or with the Celery queue its broker; None in the embedded deployment."""
+        return self.broker_url if self.queue == "celery" else self.redis_url
 
     @cached_property
     def judge_settings(self) -> JudgeSettings:
@@ -123,7 +144,7 @@ class Settings(BaseSettings):
             "embedding_api_key": self.embedding_api_key,
         }
         judge = self.judge.model_copy(update={k: v for k, v in overrides.items() if v is not None})
-        if self.workers > 1:
+        if self.workers > 1 and not self.shared_redis_url:
             judge = judge.model_copy(
                 update={
                     "requests_per_minute": _share(judge.requests_per_minute, self.workers),

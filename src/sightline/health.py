@@ -4,6 +4,7 @@ about at start-up)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,22 +42,36 @@ def judge_status(settings: Settings) -> JudgeStatus:
 @router.get("/health")
 async def health(request: Request) -> dict[str, Any]:
     worker = request.app.state.eval_worker
+    settings: Settings = request.app.state.settings
     # Read per request: the check is a few dict and env lookups.
-    judge = judge_status(request.app.state.settings)
+    judge = judge_status(settings)
     return {
         "status": "healthy",
         "version": __version__,
         "environment": request.app.state.settings.environment,
         "timestamp": utcnow().isoformat(),
         # Kept for existing clients: "LiteLLM is no longer loading", not "runs can start".
-        "judge_ready": worker.judge_ready,
+        "judge_ready": worker is None or worker.judge_ready,
+        "queue": await _queue_status(request, settings),
         "judge": {
-            "loaded": worker.judge_loaded,
+            # Whether this process loaded LiteLLM; with Celery, the workers do, not serve.
+            "loaded": worker is not None and worker.judge_loaded,
             "configured": judge.configured,
             "model": judge.model,
             "message": judge.problem,
         },
     }
+
+
+async def _queue_status(request: Request, settings: Settings) -> dict[str, Any]:
+    """Where evaluation runs, and for Celery whether the broker takes connections now."""
+    if settings.queue != "celery":
+        return {"mode": settings.queue, "broker": None}
+    queue = request.app.state.eval_queue
+    from sightline.engine.queue.celery_queue import broker_answers  # the `scale` extra
+
+    answers = await asyncio.to_thread(broker_answers, queue.app)
+    return {"mode": "celery", "broker": "ok" if answers else "unreachable"}
 
 
 @router.get("/")

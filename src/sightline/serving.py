@@ -35,7 +35,8 @@ from fastapi import FastAPI
 from sightline.config import Settings
 from sightline.db.engine import create_engine
 from sightline.db.schema import prepare_schema
-from sightline.db.session import make_session_factory
+from sightline.db.session import SessionFactory, make_session_factory
+from sightline.engine.queue import JobQueue
 from sightline.engine.worker import EvalWorker
 from sightline.identity.service import AuthResolver, provision
 from sightline.monitors import scheduler as monitor_scheduler
@@ -76,6 +77,19 @@ async def _flush_key_usage(auth: AuthResolver) -> None:
             logger.exception("could not record API key usage")
 
 
+async def _start_evaluation(
+    settings: Settings, factory: SessionFactory
+) -> tuple[EvalWorker | None, JobQueue]:
+    """The in-process worker (embedded), or only a publisher to the Celery workers."""
+    if settings.queue == "celery":
+        from sightline.engine.queue.celery_queue import CeleryQueue  # the `scale` extra
+
+        return None, CeleryQueue(settings)
+    eval_worker = EvalWorker(settings, factory)
+    await eval_worker.start()
+    return eval_worker, eval_worker.queue
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     started = time.perf_counter()
@@ -94,24 +108,26 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     trace_writer.start()
     app.state.trace_writer = trace_writer
     flusher = asyncio.create_task(_flush_key_usage(app.state.auth))
-    eval_worker = EvalWorker(settings, factory)
-    await eval_worker.start()
+    eval_worker, queue = await _start_evaluation(settings, factory)
     app.state.eval_worker = eval_worker
-    app.state.eval_queue = eval_worker.queue
-    scheduler = monitor_scheduler.start_in_process(factory, settings, eval_worker.queue)
-    logger.info(
-        "ready in %.1f s (judge stack %.1f s%s)",
-        time.perf_counter() - started,
-        eval_worker.judge_load_seconds or 0.0,
-        "" if eval_worker.judge_loaded else ", failed to load: see the error above",
-    )
+    app.state.eval_queue = queue
+    scheduler = monitor_scheduler.start_in_process(factory, settings, queue)
+    if eval_worker is None:
+        logger.info("ready in %.1f s (evaluation on Celery workers)", time.perf_counter() - started)
+    else:
+        logger.info(
+            "ready in %.1f s (judge stack %.1f s%s)",
+            time.perf_counter() - started,
+            eval_worker.judge_load_seconds or 0.0,
+            "" if eval_worker.judge_loaded else ", failed to load: see the error above",
+        )
     try:
         with tuned_for_serving():
             yield
     finally:
         await monitor_scheduler.stop_task(scheduler)
         await trace_writer.stop()
-        await eval_worker.stop()
+        await (queue.stop() if eval_worker is None else eval_worker.stop())
         flusher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await flusher

@@ -11,6 +11,7 @@ import typer
 from sightline.cli.eval import eval_app
 from sightline.cli.identity import keys_app, orgs_app
 from sightline.cli.scheduler import scheduler as scheduler_command
+from sightline.cli.worker import worker as worker_command
 from sightline.config import Settings
 from sightline.db import migrate
 from sightline.db.engine import create_engine
@@ -25,6 +26,7 @@ app.add_typer(orgs_app, name="orgs")
 app.add_typer(keys_app, name="keys")
 app.add_typer(eval_app, name="eval")
 app.command("scheduler")(scheduler_command)
+app.command("worker")(worker_command)
 
 
 @app.command()

@@ -1,8 +1,10 @@
 """`sightline scheduler`: the monitor scheduler as its own process (scaled deployments).
 
 Several may run against one database: each due monitor is claimed by exactly one of them.
-With the in-process queue backend there is no shared broker, so this process also executes
-the runs it starts (and, like every worker, resumes unfinished runs it finds).
+With the Celery queue (SIGHTLINE_QUEUE=celery) it only publishes the runs it starts, and
+sweeps: runs whose messages were lost are published again. With the in-process queue there
+is no shared broker, so this process also executes the runs it starts (and, like every
+worker, resumes unfinished runs it finds).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import typer
 
 from sightline.config import Settings
+from sightline.engine.queue import JobQueue
 
 
 def scheduler(
@@ -27,6 +30,25 @@ def scheduler(
     asyncio.run(_main(settings, interval or settings.scheduler_interval_seconds, once))
 
 
+class _Publisher:
+    """The scheduler's side of the Celery queue: it publishes, and never evaluates."""
+
+    def __init__(self, queue: JobQueue) -> None:
+        self.queue = queue
+
+    async def start(self) -> None:
+        await self.queue.start()
+
+    async def stop(self) -> None:
+        await self.queue.stop()
+
+
+def _publisher(settings: Settings) -> _Publisher:
+    from sightline.engine.queue.celery_queue import CeleryQueue  # the `scale` extra
+
+    return _Publisher(CeleryQueue(settings))
+
+
 async def _main(settings: Settings, interval: float, once: bool) -> None:
     from sightline.db.engine import create_engine
     from sightline.db.schema import prepare_schema
@@ -38,7 +60,9 @@ async def _main(settings: Settings, interval: float, once: bool) -> None:
     factory = make_session_factory(engine)
     try:
         await prepare_schema(settings, factory)
-        worker = EvalWorker(settings, factory)
+        worker = (
+            _publisher(settings) if settings.queue == "celery" else EvalWorker(settings, factory)
+        )
         await worker.start()
         try:
             ticker = Scheduler(factory, settings, worker.queue)

@@ -29,8 +29,14 @@ from sightline.engine.budget import Budget
 from sightline.engine.holder import LeaseHolder
 from sightline.engine.judge import InMemoryEmbeddingCache, LiteLLMJudge, warm_up
 from sightline.engine.judge.db_cache import DbJudgeCache
-from sightline.engine.limits import Limits
-from sightline.engine.run_execution import ExecutionSettings, RunExecution, RunGone
+from sightline.engine.limits import Limits, build_rate_bucket
+from sightline.engine.run_execution import (
+    WHOLE_RUN,
+    ExecutionSettings,
+    RunExecution,
+    RunGone,
+    Share,
+)
 from sightline.engine.run_outcome import final_status
 from sightline.engine.session.evaluator import SessionTargetEvaluator
 from sightline.engine.targets import RunContext, TargetEvaluator
@@ -58,7 +64,9 @@ class Executor:
     ) -> None:
         self.settings = settings
         self.factory = session_factory
-        self.limits = limits or Limits.from_settings(settings.judge_settings)
+        self.limits = limits or Limits.from_settings(
+            settings.judge_settings, build_rate_bucket(settings)
+        )
         self.judge_cache = DbJudgeCache(session_factory)
         self.embedding_cache = InMemoryEmbeddingCache()
         self.evaluators = target_evaluators()
@@ -69,7 +77,7 @@ class Executor:
             holder=self.holder,
         )
 
-    async def execute(self, run_id: uuid.UUID) -> None:
+    async def execute(self, run_id: uuid.UUID, share: Share = WHOLE_RUN) -> None:
         async with transaction(self.factory) as db:
             run = await repository.get_run_by_id(db, run_id)
             if run is None or run.status not in UNFINISHED_RUN_STATUSES:
@@ -84,7 +92,7 @@ class Executor:
             await self.judge_cache.refresh()
         try:
             execution = RunExecution(
-                self._context(run), evaluator, self.factory, self.judge_cache, self.execution
+                self._context(run), evaluator, self.factory, self.judge_cache, self.execution, share
             )
             await execution.work()
         except RunGone:

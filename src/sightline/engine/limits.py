@@ -2,9 +2,10 @@
 
 ``Limits`` combines a per-process semaphore (``max_concurrency``) with a ``RateBucket`` per
 model (requests/min and tokens/min). ``InProcessRateBucket`` is the embedded deployment's
-bucket; a Redis-backed one only has to implement the ``RateBucket`` protocol. A 429's
-Retry-After pauses the model's bucket for every caller, so one throttled request slows the
-whole process instead of each task discovering the limit on its own.
+bucket; ``RedisRateBucket`` (``redis_limits``) keeps one budget for every process of the
+deployment; ``build_rate_bucket(settings)`` picks between them. A 429's Retry-After pauses
+the model's bucket for every caller, so one throttled request slows the whole process (or,
+in Redis, every process) instead of each task discovering the limit on its own.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sightline.config import JudgeSettings
+from sightline.config import JudgeSettings, Settings
 
 
 class RateBucket(Protocol):
@@ -25,6 +26,8 @@ class RateBucket(Protocol):
 
     async def pause(self, model: str, seconds: float) -> None:
         """Hold every caller of ``model`` for ``seconds`` (the provider said Retry-After)."""
+
+    async def close(self) -> None: ...
 
 
 @dataclass
@@ -100,6 +103,35 @@ class InProcessRateBucket:
         state = self._state(model)
         state.paused_until = max(state.paused_until, self._clock() + seconds)
 
+    async def close(self) -> None:
+        pass
+
+
+def build_rate_bucket(settings: Settings) -> RateBucket:
+    """The judge's buckets: in Redis, shared by every process, when SIGHTLINE_REDIS_URL is set
+    and a rate is configured; else this process's own (``serve --workers N`` then divides the
+    limit between its processes, see ``Settings.judge_settings``)."""
+    judge = settings.judge_settings
+    rpm, tpm = judge.requests_per_minute, judge.tokens_per_minute
+    if not settings.shared_redis_url or (rpm is None and tpm is None):
+        return InProcessRateBucket(rpm, tpm)
+    try:  # redis-py is loaded only when Redis is configured (the `scale` extra)
+        from sightline.engine.redis_limits import RedisRateBucket
+    except ModuleNotFoundError as exc:
+        if exc.name != "redis":
+            raise
+        raise RuntimeError(
+            "SIGHTLINE_REDIS_URL is set but redis-py is not installed: "
+            "pip install 'sightline[scale]'"
+        ) from exc
+    # While Redis is down each process keeps to its share, as it would without Redis.
+    fallback = InProcessRateBucket(_share(rpm, settings.workers), _share(tpm, settings.workers))
+    return RedisRateBucket(settings.shared_redis_url, rpm, tpm, fallback=fallback)
+
+
+def _share(limit: int | None, processes: int) -> int | None:
+    return None if limit is None else max(1, limit // processes)
+
 
 def _new_bucket(per_minute: int | None, now: float) -> _Bucket | None:
     if per_minute is None:
@@ -142,3 +174,6 @@ class Limits:
 
     async def pause(self, model: str, seconds: float) -> None:
         await self.bucket.pause(model, seconds)
+
+    async def close(self) -> None:
+        await self.bucket.close()

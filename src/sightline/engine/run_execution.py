@@ -21,7 +21,7 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -61,6 +61,22 @@ class ExecutionSettings:
     holder: LeaseHolder  # this process, recorded on its leases; tells dead holders apart
 
 
+@dataclass(frozen=True, slots=True)
+class Share:
+    """How one ``execute()`` takes part in a run. The in-process worker stays until the run
+    is done (waiting out other holders' leases); a Celery task leaves once nothing is
+    claimable (the last one to finish completes the run), announces its first claim
+    (``on_first_claim``: publish one more message, so idle workers join), and stops
+    claiming when its worker shuts down (``stopping``)."""
+
+    stay_until_done: bool = True
+    on_first_claim: Callable[[], None] | None = None
+    stopping: Callable[[], bool] = lambda: False
+
+
+WHOLE_RUN = Share()
+
+
 class RunExecution:
     def __init__(
         self,
@@ -69,7 +85,10 @@ class RunExecution:
         factory: SessionFactory,
         judge_cache: DbJudgeCache,
         settings: ExecutionSettings,
+        share: Share = WHOLE_RUN,
     ) -> None:
+        self.share = share
+        self.announced = False
         self.ctx = ctx
         self.evaluator = evaluator
         self.factory = factory
@@ -94,6 +113,8 @@ class RunExecution:
             try:
                 while True:
                     await self._round()
+                    if not self.share.stay_until_done or self.share.stopping():
+                        return
                     if not await self._wait_for_foreign_leases():
                         return
             except* RunGone:
@@ -143,6 +164,9 @@ class RunExecution:
             return self.ready.popleft() if self.ready else None
 
     async def _claim(self) -> None:
+        if self.share.stopping():  # a warm shutdown: finish what is held, take nothing new
+            self.nothing_claimable = True
+            return
         lease_until = utcnow() + self.lease
         async with transaction(self.factory) as db:
             claimed = await repository.claim_targets(
@@ -151,6 +175,9 @@ class RunExecution:
         if not claimed:
             self.nothing_claimable = True
             return
+        if not self.announced and self.share.on_first_claim is not None:
+            self.announced = True
+            self.share.on_first_claim()
         by_target: dict[str, list[ClaimedTask]] = {}
         for task in claimed:
             self.held[task.id] = task

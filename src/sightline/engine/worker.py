@@ -58,6 +58,7 @@ class EvalWorker:
     async def stop(self) -> None:
         await self.queue.stop()
         self.executor.holder.release()
+        await self.executor.limits.close()
 
 
 def _warm_up_quietly() -> bool:

@@ -6,6 +6,11 @@ so of several schedulers exactly one fires it, a monitor paused meanwhile never 
 crash before the commit loses nothing (the claim rolls back and the next tick fires it).
 ``next_run_at`` moves along the cadence from the *scheduled* time (no drift) to the first
 due time after now (missed ticks fire once). The clock is injectable for tests.
+
+With the Celery queue each tick also sweeps: every unfinished run with unclaimed or
+lease-expired work is published again (a message lost with Redis, a run created while Redis
+was down), and the tasks of dead workers that shared this data directory are freed first.
+A repeated message costs one claim query, so sweeping a run that is being worked on is safe.
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ from datetime import datetime
 from sightline.config import Settings
 from sightline.db.session import SessionFactory, transaction
 from sightline.db.types import utcnow
+from sightline.engine.holder import LeaseHolder
 from sightline.engine.queue import JobQueue
+from sightline.engine.run_execution import free_dead_holders
+from sightline.evals.runs import repository as runs_repo
 from sightline.monitors import repository as repo
 from sightline.monitors.cadence import advance
 from sightline.monitors.spawn import Skipped, SpawnContext, spawn_run
@@ -36,6 +44,7 @@ class TickReport:
     fired: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)  # (monitor, run)
     skipped: list[tuple[uuid.UUID, str]] = field(default_factory=list)
     failed: list[tuple[uuid.UUID, str]] = field(default_factory=list)
+    swept: list[uuid.UUID] = field(default_factory=list)  # runs published again (Celery)
 
 
 class Scheduler:
@@ -49,6 +58,9 @@ class Scheduler:
         batch_size: int = BATCH_SIZE,
     ) -> None:
         self._factory = factory
+        self._queue = queue
+        self._sweeps = settings.queue == "celery"
+        self._holder = LeaseHolder(settings.data_dir)  # only to tell dead holders; never held
         self._context = SpawnContext(settings, queue, now)
         self._now = now
         self._batch_size = batch_size
@@ -65,7 +77,21 @@ class Scheduler:
                 logger.exception("monitor %s could not be run", monitor_id)
                 report.failed.append((monitor_id, str(exc)))
                 await self._record_failure(monitor_id, due_at, cadence, now, exc)
+        if self._sweeps:
+            report.swept = await self.sweep()
         return report
+
+    async def sweep(self) -> list[uuid.UUID]:
+        async with self._factory() as db:
+            unfinished = await runs_repo.list_unfinished_run_ids(db)
+        await free_dead_holders(self._factory, self._holder, unfinished)
+        async with self._factory() as db:
+            idle = await runs_repo.runs_with_claimable_work(db)
+        for run_id in idle:
+            self._queue.enqueue(run_id)
+        if idle:
+            logger.info("sweep: enqueued %d run(s) with unclaimed work", len(idle))
+        return idle
 
     async def _fire(
         self, monitor_id: uuid.UUID, due_at: datetime, next_run_at: datetime, report: TickReport

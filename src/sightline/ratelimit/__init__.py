@@ -73,7 +73,7 @@ def rates(settings: Settings) -> dict[Bucket, Rate]:
 
 
 def build_limiter(settings: Settings) -> RateLimiter:
-    if not settings.redis_url:
+    if not settings.shared_redis_url:
         return RateLimiter(InProcessBuckets(), rates(settings))
     try:  # redis-py is loaded only when Redis is configured (the `scale` extra)
         from sightline.ratelimit.redis import RedisBuckets
@@ -84,5 +84,5 @@ def build_limiter(settings: Settings) -> RateLimiter:
             "SIGHTLINE_REDIS_URL is set but redis-py is not installed: "
             "pip install 'sightline[scale]'"
         ) from exc
-    buckets = RedisBuckets(settings.redis_url, fallback=InProcessBuckets())
+    buckets = RedisBuckets(settings.shared_redis_url, fallback=InProcessBuckets())
     return RateLimiter(buckets, rates(settings))

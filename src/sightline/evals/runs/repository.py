@@ -228,6 +228,28 @@ async def release_tasks(db: AsyncSession, task_ids: Sequence[int]) -> None:
         )
 
 
+async def count_active_holders(db: AsyncSession, run_id: uuid.UUID) -> int:
+    """The processes holding live leases on this run's tasks (the workers on it now)."""
+    stmt = select(func.count(func.distinct(EvalTask.lease_holder))).where(
+        EvalTask.run_id == run_id,
+        EvalTask.status == TaskStatus.RUNNING,
+        EvalTask.lease_expires_at >= utcnow(),
+    )
+    return int((await db.execute(stmt)).scalar_one())
+
+
+async def runs_with_claimable_work(db: AsyncSession) -> list[uuid.UUID]:
+    """Unfinished runs with pending or lease-expired tasks: what a lost message left idle."""
+    claimable = (
+        select(EvalTask.id)
+        .where(EvalTask.run_id == EvalRun.id, _claimable(utcnow()))
+        .limit(1)
+        .exists()
+    )
+    stmt = select(EvalRun.id).where(EvalRun.status.in_(UNFINISHED_RUN_STATUSES), claimable)
+    return list((await db.execute(stmt)).scalars())
+
+
 async def running_holders(db: AsyncSession, run_ids: Sequence[uuid.UUID]) -> set[str]:
     """The processes that hold leases on running tasks of these runs."""
     if not run_ids:

@@ -125,7 +125,7 @@ async def list_trace_runs(
 
 @router.get("/trace-runs/{run_id}", response_model=EvalRunResponse)
 async def get_trace_run(run_id: uuid.UUID, scope: ScopeDep, db: DbDep) -> EvalRunResponse:
-    return _run_response(await service.get_run(db, scope.project_id, run_id, TRACE))
+    return await service.get_run_detail(db, scope.project_id, run_id, TRACE)
 
 
 @router.delete("/trace-runs/{run_id}", status_code=204)

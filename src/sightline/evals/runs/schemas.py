@@ -76,6 +76,9 @@ class EvalRunResponse(BaseModel):
     use_cache: bool
     max_cost_usd: float | None
     started_at: Timestamp | None
+    # On a run's own answer (GET by ID): how many processes hold its tasks under a live
+    # lease right now, i.e. the workers evaluating it; null in lists.
+    active_workers: int | None = None
 
     model_config = ConfigDict(from_attributes=True)
 

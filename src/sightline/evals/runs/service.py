@@ -30,7 +30,7 @@ from sightline.engine.queue import JobQueue, enqueue_after_commit
 from sightline.errors import DomainValidationError, NotFound
 from sightline.evals.runs import repository
 from sightline.evals.runs.providers import check_embedding_model, check_judge_model
-from sightline.evals.runs.schemas import EvalRunFilters
+from sightline.evals.runs.schemas import EvalRunFilters, EvalRunResponse
 from sightline.kit.statuses import RunStatus, TargetType
 from sightline.traces import repository as traces_repo
 
@@ -234,6 +234,16 @@ async def get_run(
     if run is None:
         raise run_not_found(run_id)
     return run
+
+
+async def get_run_detail(
+    db: AsyncSession, project_id: uuid.UUID, run_id: uuid.UUID, target_type: str
+) -> EvalRunResponse:
+    """A run as its own GET answers it: with the workers that hold its tasks now."""
+    run = await get_run(db, project_id, run_id, target_type)
+    response = EvalRunResponse.model_validate(run)
+    response.active_workers = await repository.count_active_holders(db, run_id)
+    return response
 
 
 async def list_runs(

@@ -72,8 +72,7 @@ async def list_session_runs(
 
 @router.get("/session-runs/{run_id}")
 async def get_session_run(run_id: uuid.UUID, scope: ScopeDep, db: DbDep) -> EvalRunResponse:
-    run = await service.get_session_run(db, scope.project_id, run_id)
-    return EvalRunResponse.model_validate(run)
+    return await service.get_session_run(db, scope.project_id, run_id)
 
 
 @router.delete("/session-runs/{run_id}", status_code=204)

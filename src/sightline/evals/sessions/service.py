@@ -16,6 +16,7 @@ from sightline.engine.session.aggregation import SESSION_METRIC_DESCRIPTIONS, SE
 from sightline.errors import DomainValidationError
 from sightline.evals.runs import service as runs
 from sightline.evals.runs.providers import check_embedding_model, check_judge_model
+from sightline.evals.runs.schemas import EvalRunResponse
 from sightline.evals.sessions import repository as repo
 from sightline.evals.sessions.schemas import (
     SessionBatchRunCreate,
@@ -114,9 +115,11 @@ async def create_session_batch_run(
     )  # fmt: skip
 
 
-async def get_session_run(db: AsyncSession, project_id: uuid.UUID, run_id: uuid.UUID) -> EvalRun:
+async def get_session_run(
+    db: AsyncSession, project_id: uuid.UUID, run_id: uuid.UUID
+) -> EvalRunResponse:
     """Only SESSION runs: a trace run's ID is a 404 here (PandaProbe returned it)."""
-    return await runs.get_run(db, project_id, run_id, SESSION)
+    return await runs.get_run_detail(db, project_id, run_id, SESSION)
 
 
 async def list_session_runs(
