@@ -23,7 +23,7 @@ import random
 import re
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -102,6 +102,7 @@ class FakeJudgeServer:
         )
         self.requests: list[RecordedRequest] = []
         self.answered = 0  # replies actually written to a client (any status)
+        self.statuses: Counter[int] = Counter()  # the same replies, by HTTP status
         self.in_flight = 0
         self._gate: _Gate | None = None
         self.max_in_flight = 0
@@ -184,6 +185,7 @@ class FakeJudgeServer:
         with self._lock:
             self.requests.clear()
             self.answered = 0
+            self.statuses.clear()
             self._faults.clear()
             self.max_in_flight = self.in_flight
         self.answers.clear()
@@ -410,6 +412,7 @@ def _make_handler(server: FakeJudgeServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.flush()
                 with server._lock:
                     server.answered += 1
+                    server.statuses[reply.status] += 1
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (a timeout test); nothing to tell it
 

@@ -36,7 +36,8 @@ JITTER = 0.1
 # wait (nothing is taken then).
 #
 # A bucket refills at the per-minute rate but holds only one second's allowance (at least
-# one request): the deployment's requests go out evenly paced, so a provider that counts a
+# one request), and a new requests bucket starts with one: the deployment's requests go
+# out evenly paced, so a provider that counts a
 # sliding minute never sees more than its limit from them (a bucket holding a whole
 # minute would let a second minute's worth through within the first). A request with more
 # tokens than the bucket holds is let through once the bucket is full and leaves it in
@@ -57,7 +58,12 @@ for i = 1, 2 do
   if per_minute > 0 then
     local capacity = math.max(1, per_minute / 60)
     local state = redis.call('HMGET', KEYS[i], 'level', 'at')
+    -- A fresh requests bucket starts with one request, not a second's worth: a first
+    -- minute then holds at most one request more than the limit.
     local level = capacity
+    if i == 1 then
+      level = 1
+    end
     if state[1] then
       local refill = (now - tonumber(state[2])) * per_minute / 60000
       level = math.min(capacity, tonumber(state[1]) + refill)
