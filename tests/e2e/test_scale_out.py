@@ -29,7 +29,14 @@ import pytest
 from sightline.db import migrate
 from tests.conftest import PG_ADMIN_URL, _create_pg_database, _pg_admin, in_thread, skip_or_fail
 from tests.fakes.openai_server import FakeJudgeServer
-from tests.support.processes import Process, RedisServer, new_redis, start_sightline, start_worker
+from tests.support.processes import (
+    Process,
+    RedisServer,
+    new_redis,
+    run_sightline,
+    start_sightline,
+    start_worker,
+)
 from tests.support.server import ServerProcess, start_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres_only]
@@ -220,6 +227,29 @@ def test_a_run_spreads_over_both_workers_and_survives_a_killed_one(dep: Deployme
     dep.workers[0] = dep.start_worker(0)
 
 
+def test_a_worker_stopped_with_sigterm_finishes_what_it_holds_and_exits(
+    dep: Deployment,
+) -> None:
+    ping = run_sightline(["worker", "--ping"], dep.root / "ping", dep.env)
+    assert ping.returncode == 0 and ping.stdout.count("pong") == 2, (ping.stdout, ping.stderr)
+    trace_ids = _ingest(dep)
+    answered = dep.judge.answered
+    run_id = _create_run(dep, trace_ids)
+    _midway(dep, answered)
+    [lock] = (dep.root / "worker-1" / "holders").glob("*.lock")
+    stopping = dep.workers[1]
+    stopping.stop(timeout=60)  # SIGTERM: Celery's warm shutdown
+    assert stopping.process.returncode == 0, stopping.log()[-3000:]
+    assert "Warm shutdown" in stopping.log()
+    still_held = _psql(
+        dep,
+        f"SELECT count(*) FROM eval_task WHERE lease_holder = '{lock.stem}' AND status = 'RUNNING'",
+    )
+    assert still_held == "0", f"{still_held} task(s) still leased by the stopped worker"
+    _assert_one_score_per_pair(dep, run_id, trace_ids)
+    dep.workers[1] = dep.start_worker(1)
+
+
 def test_a_run_survives_redis_killed_and_restarted_empty(dep: Deployment) -> None:
     trace_ids = _ingest(dep)
     answered = dep.judge.answered
@@ -253,7 +283,8 @@ def test_two_schedulers_fire_a_due_monitor_once(dep: Deployment) -> None:
         created = client.post(
             "/evaluations/monitors",
             json={"name": "yearly", "target_type": "TRACE", "metrics": ["task_completion"],
-                  "cadence": "cron:0 0 1 1 *", "only_if_changed": False, "sampling_rate": 0.01},
+                  "cadence": "cron:0 0 1 1 *", "only_if_changed": False, "only_unscored": False,
+                  "sampling_rate": 0.01},
         )  # fmt: skip
         assert created.status_code == 201, created.text
         monitor_id = created.json()["id"]
@@ -266,9 +297,10 @@ def test_two_schedulers_fire_a_due_monitor_once(dep: Deployment) -> None:
         assert client.get(runs_url).json()["total"] == 1
 
 
-def _psql(dep: Deployment, sql: str) -> None:
+def _psql(dep: Deployment, sql: str) -> str:
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dep.database
-    subprocess.run(["psql", url, "-qc", sql], check=True, capture_output=True)
+    done = subprocess.run(["psql", url, "-qtAc", sql], check=True, capture_output=True, text=True)
+    return done.stdout.strip()
 
 
 @pytest.fixture

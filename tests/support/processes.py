@@ -50,11 +50,29 @@ class Process:
                 self.kill()
 
 
-def start_sightline(args: list[str], data_dir: Path, env: dict[str, str], name: str) -> Process:
+def _env(data_dir: Path, env: dict[str, str]) -> dict[str, str]:
     full_env = {**os.environ, **env, "SIGHTLINE_DATA_DIR": str(data_dir)}
     full_env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(REPO_SRC), full_env.get("PYTHONPATH")])
     )
+    return full_env
+
+
+def run_sightline(
+    args: list[str], data_dir: Path, env: dict[str, str], timeout: float = 60.0
+) -> subprocess.CompletedProcess[str]:
+    """A one-shot command (`sightline worker --ping`), its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "sightline", *args],
+        env=_env(data_dir, env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def start_sightline(args: list[str], data_dir: Path, env: dict[str, str], name: str) -> Process:
+    full_env = _env(data_dir, env)
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / f"{name}.log"
     with log_path.open("wb") as log:

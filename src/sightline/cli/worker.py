@@ -23,7 +23,8 @@ def worker(
 ) -> None:
     """Evaluate runs from the Celery queue (the scaled deployment)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("LiteLLM").setLevel(logging.WARNING)  # a line per judge call otherwise
+    for chatty in ("LiteLLM", "httpx"):  # a line per judge call otherwise
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     settings = Settings()
     if settings.queue != "celery":
         typer.echo("sightline worker needs SIGHTLINE_QUEUE=celery (and Redis).", err=True)
@@ -35,7 +36,8 @@ def worker(
         raise typer.Exit(2) from None
     if ping:
         replies = celery_queue.ping_workers(celery_queue.celery_app(settings))
-        for reply in replies:
-            typer.echo(", ".join(reply))
+        for reply in replies:  # {"<worker name>": {"ok": "pong"}}
+            for name, answer in reply.items():
+                typer.echo(f"{name}: {answer.get('ok', answer)}")
         raise typer.Exit(0 if replies else 1)
     celery_worker.run_worker(settings, concurrency or settings.worker_concurrency)
