@@ -86,8 +86,10 @@ def start_sightline(args: list[str], data_dir: Path, env: dict[str, str], name: 
 
 
 def start_worker(data_dir: Path, env: dict[str, str], name: str, concurrency: int = 2) -> Process:
-    worker = start_sightline(["worker", "--concurrency", str(concurrency)], data_dir, env, name)
-    worker.wait_for_log(" ready.")  # Celery's own line once it consumes
+    args = ["worker", "--concurrency", str(concurrency)]
+    # Celery's own INFO line once it consumes is what says it is ready.
+    worker = start_sightline(args, data_dir, {**env, "SIGHTLINE_LOG_LEVEL": "info"}, name)
+    worker.wait_for_log(" ready.")
     return worker
 
 
