@@ -11,8 +11,9 @@ Delivery is at least once, and a repeat costs one claim query:
 - late acks and reject-on-worker-lost: a message is acknowledged after its task ran, and
   one whose worker died is delivered again; prefetch 1, so a worker holds no message it is
   not working on;
-- Redis's visibility timeout is longer than any task may run (the hard time limit), so a
-  message is not redelivered while its task is alive;
+- Redis's visibility timeout is longer than any task may run (TASK_TIME_LIMIT_SECONDS,
+  enforced by the worker's runtime: Celery's own time limits do nothing in its thread
+  pool), so a message is not redelivered while its task is alive;
 - a message lost anyway (Redis restarted without persistence, a run created while Redis was
   down) is made good by the scheduler's sweep, which re-publishes every unfinished run with
   unclaimed or lease-expired work (`monitors/scheduler.py`).
@@ -34,10 +35,10 @@ logger = logging.getLogger("sightline.queue")
 TASK_NAME = "sightline.evaluate"
 QUEUE_NAME = "sightline"
 # A task works on one run until nothing is claimable; a long run is shared by every worker,
-# so one task rarely runs for long. The hard limit only stops a task that hangs.
-TASK_SOFT_LIMIT_SECONDS = 3 * 3600
-TASK_HARD_LIMIT_SECONDS = TASK_SOFT_LIMIT_SECONDS + 300
-VISIBILITY_TIMEOUT_SECONDS = TASK_HARD_LIMIT_SECONDS + 600
+# so one task rarely runs for long. The limit only stops a task that hangs: it is cancelled,
+# its pairs are released, and the sweep publishes the run again.
+TASK_TIME_LIMIT_SECONDS = 3 * 3600
+VISIBILITY_TIMEOUT_SECONDS = TASK_TIME_LIMIT_SECONDS + 900
 
 
 def celery_app(settings: Settings) -> Celery:
@@ -51,8 +52,6 @@ def celery_app(settings: Settings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_soft_time_limit=TASK_SOFT_LIMIT_SECONDS,
-        task_time_limit=TASK_HARD_LIMIT_SECONDS,
         broker_transport_options={
             "visibility_timeout": VISIBILITY_TIMEOUT_SECONDS,
             "socket_connect_timeout": 2,

@@ -15,6 +15,7 @@ lease expires (at once for a process sharing this data directory: engine/holder.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import socket
 import threading
@@ -31,7 +32,12 @@ from sightline.db.schema import prepare_schema
 from sightline.db.session import make_session_factory
 from sightline.engine.executor import Executor
 from sightline.engine.judge import warm_up
-from sightline.engine.queue.celery_queue import QUEUE_NAME, TASK_NAME, CeleryQueue
+from sightline.engine.queue.celery_queue import (
+    QUEUE_NAME,
+    TASK_NAME,
+    TASK_TIME_LIMIT_SECONDS,
+    CeleryQueue,
+)
 from sightline.engine.run_execution import Share
 
 logger = logging.getLogger("sightline.worker")
@@ -69,10 +75,17 @@ class WorkerRuntime:
             on_first_claim=lambda: self.queue.enqueue(run_id),
             stopping=lambda: self.stopping,
         )
-        self._call(self._executor.execute(run_id, share))
+        self._call(self._executor.execute(run_id, share), timeout=TASK_TIME_LIMIT_SECONDS)
 
-    def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+    def _call(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        try:
+            return future.result(timeout=timeout)
+        except concurrent.futures.TimeoutError:
+            # Cancelling hands the run's held pairs back (RunExecution); the sweep publishes
+            # the run again.
+            future.cancel()
+            raise
 
     async def _setup(self) -> None:
         engine = create_engine(self.settings)
