@@ -111,7 +111,10 @@ def test_three_workers_keep_to_one_shared_judge_limit(pg_url: str, tmp_path: Pat
         redis.kill()
     assert run["status"] == "COMPLETED" and run["failed_count"] == 0, run
     assert run["evaluated_count"] == TRACES
-    assert seen_workers == 3, f"the run was held by {seen_workers} worker(s) at most"
+    # At least two processes shared the limit. All three is the usual case, not a certainty:
+    # the run's messages go to whichever worker asks first, and one worker's threads may
+    # take two of them (issue 12's open point: a deterministic spread).
+    assert seen_workers >= 2, f"the run was held by {seen_workers} worker(s) at most"
     answered = sum(statuses.values())
     assert answered >= TRACES * 2, statuses
     assert statuses.get(429, 0) <= answered // 100, statuses
