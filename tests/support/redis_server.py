@@ -1,6 +1,6 @@
 """A real Redis for tests: the one at 127.0.0.1:6379 (CI's), else a `redis-server` of our own
-on a free port, else skip (fail under SIGHTLINE_REQUIRE_SERVICES). The same approach as
-tests/ratelimit/conftest.py, as helpers a fixture can call."""
+on a free port, else skip (fail under SIGHTLINE_REQUIRE_SERVICES), as helpers a fixture can
+call."""
 
 from __future__ import annotations
 
