@@ -212,20 +212,26 @@ async def renew_leases(db: AsyncSession, task_ids: Sequence[int], lease_until: d
     return int(result.rowcount)
 
 
-async def release_tasks(db: AsyncSession, task_ids: Sequence[int]) -> None:
-    """Give claimed tasks back (a worker shutting down): claimable at once, no lease wait."""
-    if task_ids:
-        await db.execute(
-            update(EvalTask)
-            .where(EvalTask.id.in_(task_ids), EvalTask.status == TaskStatus.RUNNING)
-            .values(
-                status=TaskStatus.PENDING,
-                lease_expires_at=None,
-                lease_holder=None,
-                updated_at=utcnow(),
-            )
-            .execution_options(synchronize_session=False)
+async def _hand_back(db: AsyncSession, which: ColumnElement[bool]) -> int:
+    """Running tasks matching ``which`` become claimable at once, with no lease wait."""
+    result = await db.execute(
+        update(EvalTask)
+        .where(which, EvalTask.status == TaskStatus.RUNNING)
+        .values(
+            status=TaskStatus.PENDING,
+            lease_expires_at=None,
+            lease_holder=None,
+            updated_at=utcnow(),
         )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)
+
+
+async def release_tasks(db: AsyncSession, task_ids: Sequence[int]) -> None:
+    """Give claimed tasks back (a worker shutting down)."""
+    if task_ids:
+        await _hand_back(db, EvalTask.id.in_(task_ids))
 
 
 async def count_active_holders(db: AsyncSession, run_id: uuid.UUID) -> int:
@@ -267,21 +273,10 @@ async def running_holders(db: AsyncSession, run_ids: Sequence[uuid.UUID]) -> set
 
 
 async def free_holders(db: AsyncSession, holders: Sequence[str]) -> int:
-    """Hand the running tasks of dead processes back: claimable at once, no lease wait."""
+    """Hand the running tasks of dead processes back."""
     if not holders:
         return 0
-    result = await db.execute(
-        update(EvalTask)
-        .where(EvalTask.status == TaskStatus.RUNNING, EvalTask.lease_holder.in_(holders))
-        .values(
-            status=TaskStatus.PENDING,
-            lease_expires_at=None,
-            lease_holder=None,
-            updated_at=utcnow(),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)
+    return await _hand_back(db, EvalTask.lease_holder.in_(holders))
 
 
 async def finish_tasks(db: AsyncSession, task_ids: Sequence[int], status: str) -> None:
