@@ -2,10 +2,11 @@
 
 Transport only, as the in-process queue: a message is a run ID, the database holds the work.
 `serve` and `sightline scheduler` publish (`CeleryQueue`); `sightline worker` consumes
-(`engine/queue/celery_worker.py`). One run spreads over every worker: each task claims the
+(`engine/queue/celery_worker.py`). One run spreads over every worker: a worker claims the
 run's (target, metric) pairs a few targets at a time with the engine's conditional UPDATE
-and lease, and its first claim publishes one more message for the run, so an idle worker
-joins; a task leaves when nothing is claimable, and whoever finishes last completes the run.
+and lease, and its first claim invites every live worker to join (`invite`: a control
+broadcast, not a message on the queue); a worker leaves when nothing is claimable, and
+whoever finishes last completes the run.
 
 Delivery is at least once, and a repeat costs one claim query:
 - late acks and reject-on-worker-lost: a message is acknowledged after its task ran, and
@@ -34,6 +35,7 @@ logger = logging.getLogger("sightline.queue")
 
 TASK_NAME = "sightline.evaluate"
 QUEUE_NAME = "sightline"
+JOIN_COMMAND = "sightline_join"  # the workers' control command: join a run
 # A task works on one run until nothing is claimable; a long run is shared by every worker,
 # so one task rarely runs for long. The limit only stops a task that hangs: it is cancelled,
 # its pairs are released, and the sweep publishes the run again.
@@ -90,6 +92,17 @@ class CeleryQueue:
             )
             return False
         return True
+
+    def invite(self, run_id: uuid.UUID) -> None:
+        """Ask every live worker to join the run (a worker's first claim calls this from its
+        event loop: the broadcast goes out from the publishing thread)."""
+        self._pool.submit(self._broadcast_join, run_id)
+
+    def _broadcast_join(self, run_id: uuid.UUID) -> None:
+        try:
+            self.app.control.broadcast(JOIN_COMMAND, arguments={"run_id": str(run_id)})
+        except Exception as exc:  # the run goes on without them; the sweep invites again
+            logger.warning("could not invite the workers to run %s (%s)", run_id, exc)
 
     async def start(self) -> None:
         pass
