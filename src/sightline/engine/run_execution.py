@@ -66,8 +66,8 @@ class Share:
     """How one ``execute()`` takes part in a run. The in-process worker stays until the run
     is done (waiting out other holders' leases); a Celery task leaves once nothing is
     claimable (the last one to finish completes the run), announces its first claim
-    (``on_first_claim``: publish one more message, so idle workers join), and stops
-    claiming when its worker shuts down (``stopping``)."""
+    (``on_first_claim``: invite the other workers to join), and stops claiming when its
+    worker shuts down (``stopping``)."""
 
     stay_until_done: bool = True
     on_first_claim: Callable[[], None] | None = None
