@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 import uuid
 from collections import deque
@@ -46,6 +47,8 @@ SPEND_FLUSH_SECONDS = 1.0
 MAX_POLL_SECONDS = 2.0
 MAX_LANES = 256
 MAX_TASK_ATTEMPTS = 3  # claims of a pair that ended in an unexpected (non-metric) error
+MAX_CLAIM_RACES = 20  # empty claims in a row while claimable tasks remain, then leave
+CLAIM_JITTER_SECONDS = 0.01
 
 Result = tuple[list[ClaimedTask], list[PairOutcome]]
 
@@ -167,11 +170,16 @@ class RunExecution:
         if self.share.stopping():  # a warm shutdown: finish what is held, take nothing new
             self.nothing_claimable = True
             return
-        lease_until = utcnow() + self.lease
-        async with transaction(self.factory) as db:
-            claimed = await repository.claim_targets(
-                db, self.ctx.run_id, self.claim_batch, lease_until, self.holder.id
-            )
+        for attempt in range(MAX_CLAIM_RACES + 1):
+            async with transaction(self.factory) as db:
+                claimed = await repository.claim_targets(
+                    db, self.ctx.run_id, self.claim_batch, utcnow() + self.lease, self.holder.id
+                )
+                if claimed or not await repository.has_claimable_tasks(db, self.ctx.run_id):
+                    break
+            # Lost a race for the same rows to another worker (which made progress): again,
+            # after a moment's jitter so the two do not collide on the next rows too.
+            await asyncio.sleep(random.uniform(0, CLAIM_JITTER_SECONDS * (attempt + 1)))
         if not claimed:
             self.nothing_claimable = True
             return

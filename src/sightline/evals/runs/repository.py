@@ -200,6 +200,14 @@ async def claim_targets(
     return [ClaimedTask(r.id, r.target_id, r.metric, r.attempts) for r in rows]
 
 
+async def has_claimable_tasks(db: AsyncSession, run_id: uuid.UUID) -> bool:
+    """Whether the run has pending or lease-expired tasks: an empty claim is "nothing
+    claimable" only if this says so, since on PostgreSQL a claim that raced another one for
+    the same rows comes back empty while other rows are still free."""
+    stmt = select(EvalTask.id).where(EvalTask.run_id == run_id, _claimable(utcnow())).limit(1)
+    return (await db.execute(stmt)).first() is not None
+
+
 async def renew_leases(db: AsyncSession, task_ids: Sequence[int], lease_until: datetime) -> int:
     if not task_ids:
         return 0
