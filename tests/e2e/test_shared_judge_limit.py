@@ -112,7 +112,10 @@ def test_three_workers_keep_to_one_shared_judge_limit(pg_url: str, tmp_path: Pat
     assert run["status"] == "COMPLETED" and run["failed_count"] == 0, run
     assert run["evaluated_count"] == TRACES
     # Every worker shared the run (and the limit): the first to claim invited the others.
-    assert max(samples) == 3, f"workers holding the run's tasks, every 0.5 s: {samples}"
+    # and kept all three busy for most of it (the tail, when the last targets are held,
+    # is the rest).
+    held_by_all = samples.count(3) / len(samples)
+    assert held_by_all >= 2 / 3, f"workers holding the run's tasks, every 0.5 s: {samples}"
     answered = sum(statuses.values())
     assert answered >= TRACES * 2, statuses
     assert statuses.get(429, 0) <= answered // 100, statuses
