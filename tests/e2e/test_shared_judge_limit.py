@@ -111,9 +111,9 @@ def test_three_workers_keep_to_one_shared_judge_limit(pg_url: str, tmp_path: Pat
         redis.kill()
     assert run["status"] == "COMPLETED" and run["failed_count"] == 0, run
     assert run["evaluated_count"] == TRACES
-    # Every worker shared the run (and the limit): the first to claim invited the others.
-    # and kept all three busy for most of it (the tail, when the last targets are held,
-    # is the rest).
+    # Every worker shared the run (and the limit): the first to claim invited the others,
+    # and all three held its tasks for most of it (the rest is the tail, when the last
+    # targets are held).
     held_by_all = samples.count(3) / len(samples)
     assert held_by_all >= 2 / 3, f"workers holding the run's tasks, every 0.5 s: {samples}"
     answered = sum(statuses.values())
