@@ -1,10 +1,12 @@
 """The error tree and the one handler that turns errors into the API's envelopes.
 
     SightlineError                 {"detail": message}, status from the class
+    ├── BadRequest (400)           a body that cannot be decoded (OTLP)
     ├── Unauthorized (401)
     ├── NotFound (404)
     ├── Conflict (409)
     ├── PayloadTooLarge (413)
+    ├── UnsupportedMediaType (415)
     ├── DomainValidationError (422)
     └── TooManyRequests (429, Retry-After)
 
@@ -36,6 +38,10 @@ class SightlineError(Exception):
         self.headers = headers
 
 
+class BadRequest(SightlineError):
+    status_code = 400
+
+
 class Unauthorized(SightlineError):
     status_code = 401
 
@@ -50,6 +56,10 @@ class Conflict(SightlineError):
 
 class PayloadTooLarge(SightlineError):
     status_code = 413
+
+
+class UnsupportedMediaType(SightlineError):
+    status_code = 415
 
 
 class DomainValidationError(SightlineError):

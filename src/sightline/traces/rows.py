@@ -162,6 +162,41 @@ def merged_trace_row(old: Stored, trace: TraceCreate) -> Row:
     return row
 
 
+# A trace built from its spans (OTLP) fills these from any piece that has them.
+DERIVED_FILL_IF_NULL = ("session_id", "user_id", "environment", "release")
+
+
+def derived_trace_row(
+    old: Stored,
+    trace: TraceCreate,
+    *,
+    ours: bool,
+    root: bool,
+    first_start: datetime,
+    last_end: datetime | None,
+) -> Row:
+    """A trace that arrives in pieces takes its fields from its source span (the root, else
+    the earliest span: see ingest.repository.trace_sources). `ours`: that span is in this
+    piece, whose fields were derived from it, so they replace the stored ones; otherwise
+    the stored fields stay. Without a root the trace covers every span stored so far."""
+    row = dict(old)
+    if ours:
+        for name in ("name", "status", "input", "output"):
+            row[name] = getattr(trace, name)
+        if root:
+            row["started_at"], row["ended_at"] = trace.started_at, trace.ended_at
+    if not root:
+        row["started_at"], row["ended_at"] = first_start, last_end
+    for name in DERIVED_FILL_IF_NULL:
+        value = getattr(trace, name)
+        if value is not None and (ours or row[name] is None):
+            row[name] = value
+    row["metadata"] = {**(old["metadata"] or {}), **(trace.metadata or {})}
+    row["tags"] = union_tags(old["tags"] or [], trace.tags or [])
+    row["latency_ms"] = latency_ms(row["started_at"], row["ended_at"])
+    return row
+
+
 def span_read(row: Stored) -> SpanRead:
     started = row["started_at"]
     first_token = row["completion_start_time"]

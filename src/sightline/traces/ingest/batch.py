@@ -33,7 +33,8 @@ def _raw_trace_id(raw: Any) -> uuid.UUID | None:
         return None
 
 
-def _describe(exc: ValidationError) -> str:
+def describe(exc: ValidationError) -> str:
+    """A validation error as one line naming each field (a batch item's rejection)."""
     errors = validation_envelope(exc.errors())["errors"]
     return "; ".join(f"{e['field'] or 'trace'}: {e['message']}" for e in errors)
 
@@ -57,7 +58,7 @@ async def ingest_batch(
             trace = _TRACE.validate_python(raw, context=context)
         except ValidationError as exc:
             results.append(
-                TraceBatchItem(trace_id=_raw_trace_id(raw), status="rejected", error=_describe(exc))
+                TraceBatchItem(trace_id=_raw_trace_id(raw), status="rejected", error=describe(exc))
             )
             continue
         results.append(TraceBatchItem(trace_id=trace.trace_id, status="accepted"))

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Insert, Table, bindparam, func, insert, select, update
+from sqlalchemy import Insert, Table, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -152,6 +154,50 @@ def span_totals(
         for row in conn.execute(stmt):
             totals[row[0]] = (int(row[1]), int(row[2]), int(row[3]), float(row[4]))
     return totals
+
+
+@dataclass(frozen=True, slots=True)
+class TraceSource:
+    """The span a trace built from its spans takes its fields from: its root, else its
+    earliest span; and the time its stored spans cover."""
+
+    span_id: uuid.UUID
+    is_root: bool
+    first_start: datetime
+    last_end: datetime | None
+
+
+def trace_sources(conn: Connection, trace_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, TraceSource]:
+    """trace_id -> its source span, among the spans stored so far (this transaction's too)."""
+    found: dict[uuid.UUID, TraceSource] = {}
+    root_first = case((S.parent_span_id.is_(None), 0), else_=1)
+    for chunk in chunks(list(trace_ids)):
+        ranked = (
+            select(
+                S.trace_id,
+                S.span_id,
+                S.parent_span_id.is_(None).label("is_root"),
+                func.min(S.started_at).over(partition_by=S.trace_id).label("first_start"),
+                func.max(S.ended_at).over(partition_by=S.trace_id).label("last_end"),
+                func.row_number()
+                .over(partition_by=S.trace_id, order_by=(root_first, S.started_at, S.span_id))
+                .label("rank"),
+            )
+            .where(S.trace_id.in_(chunk))
+            .subquery()
+        )
+        stmt = select(
+            ranked.c.trace_id,
+            ranked.c.span_id,
+            ranked.c.is_root,
+            ranked.c.first_start,
+            ranked.c.last_end,
+        ).where(ranked.c.rank == 1)
+        for row in conn.execute(stmt):
+            found[row.trace_id] = TraceSource(
+                row.span_id, bool(row.is_root), row.first_start, row.last_end
+            )
+    return found
 
 
 def add_tags(

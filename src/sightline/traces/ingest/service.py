@@ -13,6 +13,11 @@ NOTHING RETURNING` (on SQLite: one indexed read of the existing keys, then a mul
 statements per table. What was not inserted already existed and takes the merge path.
 On PostgreSQL the merge path locks the rows it reads, so concurrent re-posts of one trace
 serialise instead of losing updates; SQLite has a single writer anyway.
+
+A *derived* trace (OTLP: a trace that arrives in pieces, children before their root) has no
+fields of its own: each piece carries the fields of its best span, and once the piece's
+spans are stored the trace takes them only if that span is the trace's source (its root,
+else its earliest span); see rows.derived_trace_row.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
 from sightline.db import sqlite_bulk
 from sightline.db.sqlite_bulk import Params
@@ -33,6 +38,7 @@ from sightline.traces.ingest import repository as ingest_repo
 from sightline.traces.rows import (
     Row,
     clamp_tokens,
+    derived_trace_row,
     merged_span_row,
     merged_trace_row,
     new_span_row,
@@ -89,26 +95,33 @@ def too_many_tags(trace_id: uuid.UUID) -> TraceRejected:
 class NewTrace:
     """A trace with its rows as if it were new, built before the write transaction so the
     single writer only writes. `params` holds the same rows as SQLite parameters when the
-    writer asked for them (see sqlite_bulk.py)."""
+    writer asked for them (see sqlite_bulk.py). `derived`: the trace's fields come from its
+    spans (see the module's docstring)."""
 
     trace: TraceCreate
     row: Row
     spans: list[Row]
     params: tuple[Params, list[Params]] | None = None
+    derived: bool = False
 
 
 def new_trace(
-    trace: TraceCreate, project_id: uuid.UUID, now: datetime, *, sqlite: bool = False
+    trace: TraceCreate,
+    project_id: uuid.UUID,
+    now: datetime,
+    *,
+    sqlite: bool = False,
+    derived: bool = False,
 ) -> NewTrace:
     spans = [new_span_row(s, trace.trace_id, project_id) for s in trace.spans]
     row = new_trace_row(trace, project_id, spans, now)
     if not sqlite:
-        return NewTrace(trace, row, spans)
+        return NewTrace(trace, row, spans, derived=derived)
     params = (
         sqlite_bulk.encode(repo.trace_table, row),
         sqlite_bulk.encode_all(repo.span_table, spans),
     )
-    return NewTrace(trace, row, spans, params)
+    return NewTrace(trace, row, spans, params, derived)
 
 
 def upsert_traces(
@@ -141,7 +154,9 @@ def _write_traces(
         conn, [t.trace.trace_id for t in traces if t.trace.trace_id not in inserted]
     )
     merged = []
-    for trace in (t.trace for t in traces):
+    derived: list[tuple[RowMapping, TraceCreate]] = []
+    for new in traces:
+        trace = new.trace
         if trace.trace_id in inserted:
             continue
         old = existing.get(trace.trace_id)
@@ -149,10 +164,10 @@ def _write_traces(
             raise _Raced
         if old["project_id"] != project_id:
             raise foreign_trace(trace.trace_id)
-        row = merged_trace_row(old, trace)
-        if len(row["tags"]) > MAX_TAGS:
-            raise too_many_tags(trace.trace_id)
-        merged.append(row)
+        if new.derived:  # merged once its spans are stored
+            derived.append((old, trace))
+            continue
+        merged.append(_within_tag_limit(merged_trace_row(old, trace)))
 
     span_params = [p for t in traces if t.params is not None for p in t.params[1]]
     _upsert_spans(
@@ -161,9 +176,33 @@ def _write_traces(
         [s for t in traces for s in t.trace.spans],
         span_params if encoded else None,
     )
+    merged.extend(_derived_rows(conn, derived))
     tags = [(t.trace.trace_id, tag) for t in traces for tag in t.trace.tags or []]
     ingest_repo.add_tags(conn, project_id, tags)
     refresh_traces(conn, merged, now)
+
+
+def _within_tag_limit(row: Row) -> Row:
+    if len(row["tags"]) > MAX_TAGS:
+        raise too_many_tags(row["trace_id"])
+    return row
+
+
+def _derived_rows(conn: Connection, pieces: Sequence[tuple[RowMapping, TraceCreate]]) -> list[Row]:
+    sources = ingest_repo.trace_sources(conn, [trace.trace_id for _, trace in pieces])
+    rows = []
+    for old, trace in pieces:
+        source = sources[trace.trace_id]  # the piece's own spans are stored by now
+        row = derived_trace_row(
+            old,
+            trace,
+            ours=any(span.span_id == source.span_id for span in trace.spans),
+            root=source.is_root,
+            first_start=source.first_start,
+            last_end=source.last_end,
+        )
+        rows.append(_within_tag_limit(row))
+    return rows
 
 
 def _upsert_spans(

@@ -112,15 +112,21 @@ class GroupWriter:
         if rejected:
             raise ingest.http_error(rejected[0])
 
-    async def write(self, project_id: uuid.UUID, items: list[Item]) -> Rejections:
+    async def write(
+        self, project_id: uuid.UUID, items: list[Item], *, derived: bool = False
+    ) -> Rejections:
         """Returns once every accepted item is committed, with the rejected ones by index.
-        Raises the HTTP error of a write that raced past the precheck (nothing stored)."""
+        Raises the HTTP error of a write that raced past the precheck (nothing stored).
+        `derived`: the traces are pieces whose fields come from their spans (OTLP)."""
         if not items:
             return {}
         # Rows are built here, in the request, so the single writer only writes.
         now = utcnow()
         sqlite = isinstance(self._transactions, ThreadTransactions)
-        new = [(i, ingest.new_trace(t, project_id, now, sqlite=sqlite)) for i, t in items]
+        new = [
+            (i, ingest.new_trace(t, project_id, now, sqlite=sqlite, derived=derived))
+            for i, t in items
+        ]
         pending = _Pending(project_id, new)
         await self._queue.put(pending)
         return await pending.done
