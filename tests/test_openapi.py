@@ -9,6 +9,7 @@ small and the generation derandomized, so every run sends the same requests."""
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 import uuid
@@ -39,7 +40,9 @@ UNAUTHENTICATED = {("GET", "/health"), ("GET", "/")}
 
 def _app_without_lifespan() -> FastAPI:
     # The document and the routing need neither the database nor the workers.
-    return create_app(make_settings("sqlite+aiosqlite:///:memory:", Path("unused-data-dir")))
+    return create_app(
+        make_settings("sqlite+aiosqlite:///:memory:", Path(tempfile.mkdtemp(prefix="sightline-")))
+    )
 
 
 DOCUMENT: dict[str, Any] = _app_without_lifespan().openapi()

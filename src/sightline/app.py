@@ -18,12 +18,15 @@ from sightline.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from sightline.monitors import routes as monitor_routes
 from sightline.serving import lifespan
 from sightline.traces import routes as trace_routes
+from sightline.traces.otlp import routes as otlp_routes
+from sightline.web import dashboard
 from sightline.web import docs as api_docs
 from sightline.web.static import STATIC_NAME, STATIC_PATH, static_files
 
 ROUTERS = (
     health.router,
     trace_routes.router,
+    otlp_routes.router,
     run_routes.router,
     score_routes.router,
     score_analytics_routes.router,
@@ -67,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.mount(STATIC_PATH, static_files(), name=STATIC_NAME)
+    dashboard.install(app)  # the dashboard at /ui: its own error pages and headers
     allow.install(app)
     openapi.install(app)
     return app

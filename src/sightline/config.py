@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     log_level: str = "info"
     cors_origins: list[str] = []
     auth_cache_seconds: float = Field(default=5.0, ge=0)
+    # Signs the dashboard's session cookies; unset = generated once into <data_dir>/secret_key.
+    secret_key: str | None = Field(default=None, min_length=32)
 
     init_org: str | None = None
     init_api_key: str | None = None

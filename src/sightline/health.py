@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
 
 from sightline import __version__
 from sightline.config import Settings
@@ -74,8 +75,11 @@ async def _queue_status(request: Request, settings: Settings) -> dict[str, Any]:
     return {"mode": "celery", "broker": "ok" if answers else "unreachable"}
 
 
-@router.get("/")
-async def root() -> dict[str, Any]:
+@router.get("/", response_model=None)
+async def root(request: Request) -> dict[str, Any] | RedirectResponse:
+    """A browser (asking for HTML) is sent to the dashboard; API clients get the info."""
+    if "text/html" in request.headers.get("accept", ""):
+        return RedirectResponse(f"{request.scope.get('root_path', '')}/ui", status_code=307)
     return {
         "name": "Sightline",
         "version": __version__,

@@ -4,6 +4,7 @@ check with the network blocked is test_docs_browser.py."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from html.parser import HTMLParser
@@ -55,7 +56,9 @@ def is_local(url: str, base: str = BASE_URL) -> bool:
 @asynccontextmanager
 async def app_client(root_path: str = "") -> AsyncIterator[httpx.AsyncClient]:
     # No lifespan: the docs pages and static files need neither the database nor the workers.
-    settings = make_settings("sqlite+aiosqlite:///:memory:", Path("unused-data-dir"))
+    settings = make_settings(
+        "sqlite+aiosqlite:///:memory:", Path(tempfile.mkdtemp(prefix="sightline-"))
+    )
     transport = httpx.ASGITransport(app=create_app(settings), root_path=root_path)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
         yield client

@@ -63,6 +63,13 @@ async def get_project_by_name(db: AsyncSession, org_id: uuid.UUID, name: str) ->
     return (await db.execute(stmt)).scalar_one_or_none()
 
 
+async def list_projects(db: AsyncSession, org_id: uuid.UUID) -> Sequence[Project]:
+    stmt = (
+        select(Project).where(Project.org_id == org_id).order_by(Project.created_at, Project.name)
+    )
+    return (await db.execute(stmt)).scalars().all()
+
+
 async def get_project_by_id(
     db: AsyncSession, org_id: uuid.UUID, project_id: uuid.UUID
 ) -> Project | None:
@@ -77,3 +84,12 @@ async def insert_project_if_absent(db: AsyncSession, org_id: uuid.UUID, name: st
         await db.flush()
     except IntegrityError:
         await db.rollback()
+
+
+async def get_org(db: AsyncSession, org_id: uuid.UUID) -> Organization | None:
+    return await db.get(Organization, org_id)
+
+
+async def get_org_key(db: AsyncSession, org_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey | None:
+    stmt = select(ApiKey).where(ApiKey.org_id == org_id, ApiKey.id == key_id)
+    return (await db.execute(stmt)).scalar_one_or_none()

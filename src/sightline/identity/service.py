@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +25,7 @@ MISSING_CREDENTIALS = (
     "Missing credentials. Provide Authorization: Bearer <token> (with X-Project-ID) "
     "or X-API-Key header."
 )
+DEFAULT_PROJECT = "default"  # what the dashboard opens in an organization without projects
 PROJECT_SCOPE_REQUIRED = (
     "Project scope required. Provide X-Project-ID (Bearer) or X-Project-Name (API key)."
 )
@@ -83,6 +85,48 @@ async def ensure_org_with_key(db: AsyncSession, org_name: str, raw_key: str) -> 
     return created
 
 
+async def list_projects(db: AsyncSession, org_id: uuid.UUID) -> Sequence[Project]:
+    return await repository.list_projects(db, org_id)
+
+
+# -- an organization's own keys and projects (the dashboard's settings) ------------------
+MAX_KEY_NAME = 255
+
+
+async def list_org_keys(db: AsyncSession, org_id: uuid.UUID) -> Sequence[ApiKey]:
+    return await repository.list_keys(db, org_id)
+
+
+async def create_org_key(db: AsyncSession, org_id: uuid.UUID, name: str) -> CreatedKey:
+    """A new key of the organization; its raw value exists only in the returned object."""
+    name = name.strip()
+    if not name or len(name) > MAX_KEY_NAME:
+        raise DomainValidationError(f"Key name must be 1-{MAX_KEY_NAME} characters.")
+    org = await repository.get_org(db, org_id)
+    if org is None:
+        raise NotFound(f"Organization {org_id} not found.")
+    return await create_key(db, org, name)
+
+
+async def revoke_org_key(db: AsyncSession, org_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
+    """Revoke one of the organization's keys (idempotent); another organization's is a 404."""
+    row = await repository.get_org_key(db, org_id, key_id)
+    if row is None:
+        raise NotFound(f"API key {key_id} not found.")
+    row.is_active = False
+    await db.flush()
+    return row
+
+
+async def create_project(db: AsyncSession, org_id: uuid.UUID, raw_name: str) -> Project:
+    name = validate_project_name(raw_name)
+    if await repository.get_project_by_name(db, org_id, name) is not None:
+        raise Conflict(f"Project '{name}' already exists.")
+    project = Project(id=uuid.uuid4(), org_id=org_id, name=name)
+    await repository.add(db, project)
+    return project
+
+
 async def bootstrap_first_org(db: AsyncSession) -> CreatedKey | None:
     """On an empty database, create an organization and a key so a first start is usable."""
     if await repository.any_org_exists(db):
@@ -123,6 +167,7 @@ class AuthResolver:
         self._cache_seconds = cache_seconds
         self._keys: dict[str, _CachedKey] = {}
         self._projects: dict[tuple[uuid.UUID, str], uuid.UUID] = {}
+        self._project_ids: dict[uuid.UUID, set[uuid.UUID]] = {}  # projects never move
         self._pending_usage: dict[uuid.UUID, datetime] = {}
 
     async def resolve_api_key(self, raw_key: str, project_name: str | None) -> Scope:
@@ -154,8 +199,43 @@ class AuthResolver:
             return Scope(org_id=cached.org_id, project_id=project.id, key_id=cached.key_id)
         return await self.resolve_api_key(raw_key, project_name)
 
+    async def resolve_key_hash(self, key_hash: str, project_id: uuid.UUID | None = None) -> Scope:
+        """The dashboard's session: a key known by its hash (the cookie never holds the raw
+        key), re-checked like any key, so revoking it ends its sessions within the cache
+        time. ``project_id`` must be of the key's organization (NotFound otherwise); None
+        picks the organization's first project, creating `default` in an empty one."""
+        cached = await self._lookup_hash(key_hash)
+        if project_id is None:
+            async with transaction(self._factory) as db:
+                projects = await repository.list_projects(db, cached.org_id)
+            found = (
+                projects[0].id
+                if projects
+                else await self._project_by_name(cached.org_id, DEFAULT_PROJECT)
+            )
+        else:
+            found = await self._project_in_org(cached.org_id, project_id)
+        return Scope(org_id=cached.org_id, project_id=found, key_id=cached.key_id)
+
+    async def _project_in_org(self, org_id: uuid.UUID, project_id: uuid.UUID) -> uuid.UUID:
+        if project_id in self._project_ids.get(org_id, ()):
+            return project_id
+        async with transaction(self._factory) as db:
+            project = await repository.get_project_by_id(db, org_id, project_id)
+        if project is None:
+            raise NotFound(f"Project {project_id} not found.")
+        self._project_ids.setdefault(org_id, set()).add(project_id)
+        return project_id
+
+    async def authenticate(self, raw_key: str) -> None:
+        """Checks the key alone (401 unless it is valid), for a caller that names its
+        project later: an OTLP export names it in the body, per resource."""
+        await self._lookup_key(raw_key)
+
     async def _lookup_key(self, raw_key: str) -> _CachedKey:
-        key_hash = keys.hash_key(raw_key)
+        return await self._lookup_hash(keys.hash_key(raw_key))
+
+    async def _lookup_hash(self, key_hash: str) -> _CachedKey:
         now = time.monotonic()
         cached = self._keys.get(key_hash)
         if cached is None or now - cached.fetched > self._cache_seconds:

@@ -4,8 +4,9 @@ answers 422 where PandaProbe stored bad filters, NULLs or empty metric lists (§
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -17,6 +18,7 @@ from sightline.engine.metrics import listed_metrics
 from sightline.engine.session.aggregation import SESSION_METRICS
 from sightline.errors import Conflict, DomainValidationError, NotFound
 from sightline.evals.runs import service as evals
+from sightline.evals.runs.providers import check_judge_model
 from sightline.evals.runs.schemas import EvalRunFilters
 from sightline.evals.sessions.schemas import SessionEvalRunFilters, parse_signal_weights
 from sightline.kit.statuses import MonitorStatus, TargetType
@@ -257,3 +259,47 @@ async def list_monitor_runs(
 ) -> tuple[list[EvalRun], int]:
     await get_monitor(db, project_id, monitor_id)
     return await repo.list_monitor_runs(db, monitor_id, limit, offset)
+
+
+PREVIEW_RUNS = 3
+
+
+def upcoming_runs(cadence: str, now: datetime, count: int = PREVIEW_RUNS) -> list[datetime]:
+    """The next ``count`` due times of a cadence counted from ``now`` (what create, resume and
+    a cadence change schedule); an invalid cadence is the API's 422."""
+    normalized = normalize_cadence(cadence)
+    times: list[datetime] = []
+    at = now
+    for _ in range(count):
+        at = next_after(normalized, at)
+        times.append(at)
+    return times
+
+
+def field_errors(
+    settings: Settings,
+    target_type: str,
+    metrics: Sequence[str],
+    filters: dict[str, Any],
+    cadence: str,
+    model: str | None,
+) -> dict[str, str]:
+    """Every field's problem at once, each with the message the API answers for it (the API
+    stops at the first; a form shows them all beside their fields). Filter problems are
+    keyed as the API names fields: ``filters -> <key>``."""
+    errors: dict[str, str] = {}
+
+    def collect(field: str, check: Callable[[], object]) -> None:
+        try:
+            check()
+        except DomainValidationError as exc:
+            errors.setdefault(field, exc.detail)
+
+    collect("target_type", lambda: _check_target_type(target_type))
+    if "target_type" not in errors:
+        collect("metrics", lambda: _check_metrics(target_type, metrics))
+        for key, value in filters.items():
+            collect(f"filters -> {key}", partial(check_filters, target_type, {key: value}))
+    collect("cadence", lambda: normalize_cadence(cadence))
+    collect("model", lambda: check_judge_model(settings, model))
+    return errors

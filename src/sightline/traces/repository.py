@@ -18,7 +18,17 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Delete, FromClause, Select, Table, delete, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Delete,
+    FromClause,
+    Select,
+    Table,
+    delete,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -164,8 +174,21 @@ def _only_tags(filters: TraceFilters) -> bool:
     return bool(filters.tags) and replace(filters, tags=[]) == TraceFilters()
 
 
-async def _count(db: AsyncSession, project_id: uuid.UUID, filters: TraceFilters) -> int:
-    if _only_tags(filters):
+async def _count(
+    db: AsyncSession, project_id: uuid.UUID, filters: TraceFilters, limit: int | None = None
+) -> int:
+    """The matching traces, or (with ``limit``) at most ``limit``: the scan stops there."""
+    stmt: Select[Any]
+    if limit is not None:
+        matches: Select[Any] = (
+            _tagged(project_id, filters.tags).distinct()
+            if _only_tags(filters)
+            else select(literal_column("1"))
+            .select_from(trace_table)
+            .where(*trace_conditions(project_id, filters))
+        )
+        stmt = select(func.count()).select_from(matches.limit(limit).subquery())
+    elif _only_tags(filters):
         tagged = _tagged(project_id, filters.tags).subquery()
         stmt = select(func.count(func.distinct(tagged.c.trace_id)))
     else:
@@ -180,15 +203,20 @@ async def list_traces(
     sort_by: TraceSortBy,
     order: SortOrder,
     page: Page,
+    count_limit: int | None = None,
 ) -> tuple[list[RowMapping], int]:
-    total = await _count(db, project_id, filters)
+    """A page and the total; with ``count_limit`` the total is counted up to
+    ``count_limit + 1`` only (more than ``count_limit`` matching: the dashboard's "1,000+"),
+    which keeps a broad filter over a large project fast."""
+    total = await _count(db, project_id, filters, None if count_limit is None else count_limit + 1)
+    capped = count_limit is not None and total > count_limit
     column = _SORT_COLUMNS[sort_by]
     ordering = column.asc() if order is SortOrder.asc else column.desc()
     if sort_by in _NULLABLE_SORTS:  # PostgreSQL's default on both databases
         ordering = ordering.nulls_last() if order is SortOrder.asc else ordering.nulls_first()
     source: FromClause = trace_table
     conditions = trace_conditions(project_id, filters)
-    if _only_tags(filters) and total <= _RARE_TAG_MATCHES:
+    if _only_tags(filters) and not capped and total <= _RARE_TAG_MATCHES:
         tagged = _tagged(project_id, filters.tags).distinct().subquery()
         source = trace_table.join(tagged, tagged.c.trace_id == T.trace_id)
         conditions = [T.project_id == project_id]

@@ -70,8 +70,12 @@ async def list_traces(
     sort_by: f.TraceSortBy,
     order: f.SortOrder,
     page: f.Page,
+    count_limit: int | None = None,
 ) -> Page[TraceListItem]:
-    rows, total = await repo.list_traces(db, scope.project_id, filters, sort_by, order, page)
+    """``count_limit``: see repository.list_traces (the API counts exactly)."""
+    rows, total = await repo.list_traces(
+        db, scope.project_id, filters, sort_by, order, page, count_limit
+    )
     return Page(
         items=[trace_list_item(r) for r in rows],
         total=total,

@@ -153,6 +153,34 @@ async def latest_scores_per_name(
     return list(rows.scalars())
 
 
+async def latest_scores_for_traces(
+    db: AsyncSession, project_id: uuid.UUID, trace_ids: Sequence[uuid.UUID]
+) -> list[TraceScore]:
+    """The newest score of each name on each of ``trace_ids`` (a page of a trace list)."""
+    if not trace_ids:
+        return []
+    ranked = (
+        select(
+            TraceScore.id,
+            func.row_number()
+            .over(
+                partition_by=(TraceScore.trace_id, TraceScore.name),
+                order_by=(TraceScore.created_at.desc(), TraceScore.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(TraceScore.project_id == project_id, TraceScore.trace_id.in_(list(trace_ids)))
+        .subquery()
+    )
+    rows = await db.execute(
+        select(TraceScore)
+        .join(ranked, ranked.c.id == TraceScore.id)
+        .where(ranked.c.rank == 1)
+        .order_by(TraceScore.name)
+    )
+    return list(rows.scalars())
+
+
 async def most_common_failure(db: AsyncSession, run_id: uuid.UUID) -> str | None:
     for table in (TraceScore, SessionScore):
         stmt = (

@@ -90,6 +90,16 @@ async def update_score(
     return score
 
 
+async def latest_scores_by_trace(
+    db: AsyncSession, project_id: uuid.UUID, trace_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[TraceScore]]:
+    """The newest score per name of each trace (the dashboard's score badges)."""
+    found: dict[uuid.UUID, list[TraceScore]] = {t: [] for t in trace_ids}
+    for score in await repo.latest_scores_for_traces(db, project_id, trace_ids):
+        found[score.trace_id].append(score)
+    return found
+
+
 async def delete_score(db: AsyncSession, project_id: uuid.UUID, score_id: uuid.UUID) -> None:
     score = await repo.get_score(db, project_id, score_id)
     if score is None:

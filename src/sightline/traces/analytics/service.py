@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,31 +52,57 @@ def percentile(ordered: Sequence[float], fraction: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-async def _trace_buckets(db: AsyncSession, scope: Scope, window: Window) -> list[AnalyticsBucket]:
-    points = await analytics_repo.trace_points(db, scope.project_id, window)
+def _group_points(
+    points: Sequence[Sequence[Any]], granularity: Granularity
+) -> dict[datetime, tuple[int, int, list[float]]]:
+    """(traces, errors, sorted latencies) per bucket start, ascending."""
     counts: dict[datetime, list[int]] = defaultdict(lambda: [0, 0])
     latencies: dict[datetime, list[float]] = defaultdict(list)
     for started_at, status, latency in points:
-        start = bucket_start(started_at, window.granularity)
+        start = bucket_start(started_at, granularity)
         counts[start][0] += 1
         counts[start][1] += status == TraceStatus.ERROR
         if latency is not None:  # open traces have no latency
             latencies[start].append(latency)
-    buckets = []
-    for start in sorted(counts):
-        ordered = sorted(latencies[start])
-        buckets.append(
-            AnalyticsBucket(
-                bucket=start.isoformat(),
-                trace_count=counts[start][0],
-                error_count=counts[start][1],
-                avg_latency_ms=mean(ordered),
-                p50_latency_ms=percentile(ordered, 0.5),
-                p90_latency_ms=percentile(ordered, 0.9),
-                p99_latency_ms=percentile(ordered, 0.99),
-            )
+    return {
+        start: (counts[start][0], counts[start][1], sorted(latencies[start]))
+        for start in sorted(counts)
+    }
+
+
+async def _trace_buckets(db: AsyncSession, scope: Scope, window: Window) -> list[AnalyticsBucket]:
+    points = await analytics_repo.trace_points(db, scope.project_id, window)
+    return [
+        AnalyticsBucket(
+            bucket=start.isoformat(),
+            trace_count=count,
+            error_count=errors,
+            avg_latency_ms=mean(ordered),
+            p50_latency_ms=percentile(ordered, 0.5),
+            p90_latency_ms=percentile(ordered, 0.9),
+            p99_latency_ms=percentile(ordered, 0.99),
         )
-    return buckets
+        for start, (count, errors, ordered) in _group_points(points, window.granularity).items()
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class TraceStats:
+    """One bucket of the dashboard's overview: volume, errors and latency p50/p95."""
+
+    start: datetime
+    trace_count: int
+    error_count: int
+    p50_latency_ms: float | None
+    p95_latency_ms: float | None
+
+
+async def trace_stats(db: AsyncSession, scope: Scope, window: Window) -> list[TraceStats]:
+    points = await analytics_repo.trace_points(db, scope.project_id, window)
+    return [
+        TraceStats(start, count, errors, percentile(ordered, 0.5), percentile(ordered, 0.95))
+        for start, (count, errors, ordered) in _group_points(points, window.granularity).items()
+    ]
 
 
 async def trace_analytics(

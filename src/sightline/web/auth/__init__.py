@@ -1,0 +1,1 @@
+"""Sign-in by API key, the signed session cookie, CSRF tokens."""

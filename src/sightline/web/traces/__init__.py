@@ -1,0 +1,1 @@
+"""Pages 1 and 2: the trace list (filters, selection, "Evaluate selected") and a trace."""
