@@ -69,10 +69,17 @@ async def test_sign_in_needs_the_token_of_its_own_session(app: FastAPI) -> None:
         assert answer.status_code == 403
 
 
-async def test_sign_out_ends_the_session(ui: Ui) -> None:
+async def test_sign_out_ends_the_session(app: FastAPI, ui: Ui) -> None:
+    copied = ui.client.cookies[COOKIE_NAME]  # e.g. taken from the browser beforehand
     answer = await ui.form("/ui/sign-out")
     assert answer.status_code == 303
     assert (await ui.page("/ui/traces")).status_code == 303
+    # The server ended the session: the cookie from before signing out is refused too.
+    async with _client(app) as replay:
+        replay.cookies.set(COOKIE_NAME, copied, path="/ui")
+        answer = await replay.get("/ui/traces")
+        assert answer.status_code == 303
+        assert "sign-in" in answer.headers["location"]
 
 
 async def test_a_revoked_key_ends_its_sessions(app: FastAPI, ui: Ui) -> None:

@@ -4,11 +4,12 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sightline.db.models import ApiKey, Organization, Project
+from sightline.db.models import ApiKey, DashboardSession, Organization, Project
+from sightline.db.types import utcnow
 
 
 async def get_org_by_name(db: AsyncSession, name: str) -> Organization | None:
@@ -93,3 +94,27 @@ async def get_org(db: AsyncSession, org_id: uuid.UUID) -> Organization | None:
 async def get_org_key(db: AsyncSession, org_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey | None:
     stmt = select(ApiKey).where(ApiKey.org_id == org_id, ApiKey.id == key_id)
     return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def add_dashboard_session(db: AsyncSession, session_id: str, key_id: uuid.UUID) -> None:
+    db.add(DashboardSession(id=session_id, key_id=key_id, created_at=utcnow()))
+    await db.flush()
+
+
+async def dashboard_session_is_live(
+    db: AsyncSession, session_id: str, key_id: uuid.UUID, since: datetime
+) -> bool:
+    stmt = select(DashboardSession.id).where(
+        DashboardSession.id == session_id,
+        DashboardSession.key_id == key_id,
+        DashboardSession.created_at >= since,
+    )
+    return (await db.execute(stmt)).first() is not None
+
+
+async def delete_dashboard_session(db: AsyncSession, session_id: str) -> None:
+    await db.execute(delete(DashboardSession).where(DashboardSession.id == session_id))
+
+
+async def delete_dashboard_sessions_before(db: AsyncSession, before: datetime) -> None:
+    await db.execute(delete(DashboardSession).where(DashboardSession.created_at < before))

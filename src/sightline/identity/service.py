@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -125,6 +125,28 @@ async def create_project(db: AsyncSession, org_id: uuid.UUID, raw_name: str) -> 
     project = Project(id=uuid.uuid4(), org_id=org_id, name=name)
     await repository.add(db, project)
     return project
+
+
+# -- the dashboard's signed-in sessions ------------------------------------------------
+
+
+async def start_dashboard_session(
+    db: AsyncSession, session_id: str, key_id: uuid.UUID, max_age: timedelta
+) -> None:
+    """Record a sign-in (and forget the sessions that expired meanwhile)."""
+    await repository.delete_dashboard_sessions_before(db, utcnow() - max_age)
+    await repository.add_dashboard_session(db, session_id, key_id)
+
+
+async def dashboard_session_is_live(
+    db: AsyncSession, session_id: str, key_id: uuid.UUID, max_age: timedelta
+) -> bool:
+    """Signed in with this key, not signed out since, and not expired."""
+    return await repository.dashboard_session_is_live(db, session_id, key_id, utcnow() - max_age)
+
+
+async def end_dashboard_session(db: AsyncSession, session_id: str) -> None:
+    await repository.delete_dashboard_session(db, session_id)
 
 
 async def bootstrap_first_org(db: AsyncSession) -> CreatedKey | None:

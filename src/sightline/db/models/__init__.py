@@ -2,13 +2,14 @@
 
 from sightline.db.models.base import Base
 from sightline.db.models.evals import EvalRun, EvalTask, JudgeCacheEntry, SessionScore, TraceScore
-from sightline.db.models.identity import ApiKey, Organization, Project
+from sightline.db.models.identity import ApiKey, DashboardSession, Organization, Project
 from sightline.db.models.monitors import EvalMonitor
 from sightline.db.models.traces import Span, Trace, TraceTag
 
 __all__ = [
     "ApiKey",
     "Base",
+    "DashboardSession",
     "EvalMonitor",
     "EvalRun",
     "EvalTask",

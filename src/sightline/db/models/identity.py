@@ -45,3 +45,17 @@ class ApiKey(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DashboardSession(Base):
+    """A signed-in dashboard session (its id is in the signed cookie). Signing out deletes
+    the row, so a copy of the cookie is worthless afterwards; revoking or deleting the key
+    ends it too (the key is re-checked on every page)."""
+
+    __tablename__ = "dashboard_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("api_key.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

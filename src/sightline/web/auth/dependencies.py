@@ -17,7 +17,13 @@ from sightline.identity import service as identity
 from sightline.identity.schemas import Scope
 from sightline.identity.service import AuthResolver
 from sightline.web.auth import csrf
-from sightline.web.auth.session import SessionCodec, SessionData, load_secret, new_session
+from sightline.web.auth.session import (
+    MAX_AGE,
+    SessionCodec,
+    SessionData,
+    load_secret,
+    new_session,
+)
 
 
 class SignInRequired(Exception):
@@ -93,6 +99,9 @@ async def get_viewer(request: Request, db: DbDep) -> Viewer:
             scope = await resolver.resolve_key_hash(session.key_hash, None)
     except Unauthorized as exc:
         raise SignInRequired(f"Signed out: {exc.detail}") from None
+    assert scope.key_id is not None  # an API key's scope
+    if not await identity.dashboard_session_is_live(db, session.sid, scope.key_id, MAX_AGE):
+        raise SignInRequired("Signed out.")
     projects = [ProjectRef(p.id, p.name) for p in await identity.list_projects(db, scope.org_id)]
     project = next(p for p in projects if p.id == scope.project_id)
     token = csrf.token_for(sessions.secret, session.sid)

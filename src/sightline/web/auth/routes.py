@@ -8,11 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 
+from sightline.dependencies import DbDep
 from sightline.errors import Unauthorized
 from sightline.identity import keys
+from sightline.identity import service as identity
 from sightline.identity.service import AuthResolver
 from sightline.web.auth.dependencies import CsrfDep, ViewerDep, VisitorDep, codec
-from sightline.web.auth.session import new_session
+from sightline.web.auth.session import MAX_AGE, SessionData, new_session
 from sightline.web.rendering import render, ui_base
 
 router = APIRouter()
@@ -68,6 +70,7 @@ async def sign_in(
     request: Request,
     _csrf: CsrfDep,
     visitor: VisitorDep,
+    db: DbDep,
     api_key: Annotated[str, Form(max_length=MAX_KEY_CHARS)] = "",
     next_url: Annotated[str, Form(alias="next", max_length=2000)] = "",
 ) -> Response:
@@ -84,13 +87,17 @@ async def sign_in(
         return _sign_in_page(
             request, next_url=next_url, error=exc.detail, message=None, status_code=401
         )
+    session = new_session(key_hash, scope.project_id)
+    assert scope.key_id is not None  # an API key's scope
+    await identity.start_dashboard_session(db, session.sid, scope.key_id, MAX_AGE)
     response = RedirectResponse(_safe_next(request, next_url), status_code=303)
-    codec(request).write(request, response, new_session(key_hash, scope.project_id))
+    codec(request).write(request, response, session)
     return response
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, _csrf: CsrfDep) -> Response:
+async def sign_out(request: Request, _csrf: CsrfDep, visitor: VisitorDep, db: DbDep) -> Response:
+    await identity.end_dashboard_session(db, visitor.session.sid)  # copies of the cookie too
     response = RedirectResponse(f"{ui_base(request)}/sign-in?message=Signed+out.", status_code=303)
     codec(request).write(request, response, new_session())
     return response
@@ -106,7 +113,7 @@ async def switch_project(
     resolver: AuthResolver = request.app.state.auth
     assert viewer.session.key_hash is not None
     scope = await resolver.resolve_key_hash(viewer.session.key_hash, project_id)  # 404 if foreign
-    session = new_session(viewer.session.key_hash, scope.project_id)
+    session = SessionData(viewer.session.sid, viewer.session.key_hash, scope.project_id)
     response = RedirectResponse(f"{ui_base(request)}{HOME}", status_code=303)
     codec(request).write(request, response, session)
     return response

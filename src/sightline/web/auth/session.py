@@ -4,8 +4,10 @@ The cookie holds a random session id (what CSRF tokens are derived from), the SH
 the API key the person signed in with (never the key itself), the chosen project and when
 it was issued. Every request re-resolves the key through the `AuthResolver`, so a revoked
 key ends its sessions within `SIGHTLINE_AUTH_CACHE_SECONDS`, and a project of another
-organization is never reached. A visitor who has not signed in gets a session without a
-key, so the sign-in form carries a CSRF token too.
+organization is never reached. The session itself is a row (`dashboard_session`, written
+at sign-in, deleted at sign-out), checked on every page: signing out ends it on the
+server, so a copy of the cookie taken before is refused too. A visitor who has not signed
+in gets a session without a key, so the sign-in form carries a CSRF token too.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -24,6 +27,7 @@ from sightline.config import Settings
 
 COOKIE_NAME = "sightline_session"
 MAX_AGE_SECONDS = 12 * 3600  # a signed-in session lasts a working day, then asks again
+MAX_AGE = timedelta(seconds=MAX_AGE_SECONDS)
 SECRET_FILE = "secret_key"
 _SALT = "sightline.web.session"
 
