@@ -111,6 +111,12 @@ async def test_session_scores_are_shown(jui: Ui) -> None:
     html = (await jui.page("/ui/sessions/scored-session")).text
     assert "Not evaluated yet." not in html
     assert "<td>agent_reliability</td>" in html and f'href="/ui/runs/{run["id"]}"' in html
+    # The run's own page reads as a session run, and the runs list has it under its tab.
+    page = (await jui.page(f"/ui/runs/{run['id']}")).text
+    assert "data-run-status>COMPLETED<" in page and "of 1 sessions" in page
+    assert 'href="/ui/sessions/scored-session"' in page and "<td>agent_reliability</td>" in page
+    assert f'href="/ui/runs/{run["id"]}"' in (await jui.page("/ui/runs?target=SESSION")).text
+    assert f'href="/ui/runs/{run["id"]}"' not in (await jui.page("/ui/runs")).text
 
 
 async def test_other_organizations_session_is_a_404(jui: Ui, eval_app: FastAPI) -> None:  # noqa: F811

@@ -228,8 +228,9 @@ async def create_run_with_targets(
 
 
 async def get_run(
-    db: AsyncSession, project_id: uuid.UUID, run_id: uuid.UUID, target_type: str
+    db: AsyncSession, project_id: uuid.UUID, run_id: uuid.UUID, target_type: str | None
 ) -> EvalRun:
+    """The project's run of that target type (None: of either, as the dashboard asks)."""
     run = await repository.get_run(db, project_id, run_id, target_type)
     if run is None:
         raise run_not_found(run_id)
@@ -237,7 +238,7 @@ async def get_run(
 
 
 async def get_run_detail(
-    db: AsyncSession, project_id: uuid.UUID, run_id: uuid.UUID, target_type: str
+    db: AsyncSession, project_id: uuid.UUID, run_id: uuid.UUID, target_type: str | None
 ) -> EvalRunResponse:
     """A run as its own GET answers it: with the workers that hold its tasks now."""
     run = await get_run(db, project_id, run_id, target_type)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -19,16 +20,16 @@ from sightline.evals.runs import service as runs
 from sightline.evals.runs.schemas import EvalRunResponse
 from sightline.evals.scores import service as scores
 from sightline.evals.scores.analytics import service as analytics
+from sightline.evals.scores.analytics.schemas import ScoreDistributionBucket, ScoreSummary
 from sightline.evals.scores.repository import ScoreFilter
 from sightline.kit.pagination import MAX_OFFSET
-from sightline.kit.statuses import RunStatus
+from sightline.kit.statuses import RunStatus, TargetType
 from sightline.ratelimit import Bucket, RateLimiter
 from sightline.web.auth.dependencies import CsrfDep, Viewer, ViewerDep
 from sightline.web.rendering import render, ui_base
 from sightline.web.runs.forms import RunForm, field_of, parse_run_form
 
 router = APIRouter()
-TRACE = runs.TRACE
 RUNS_PER_PAGE = 50
 SCORES_PER_PAGE = 100
 DISTRIBUTION_BUCKETS = 10
@@ -44,16 +45,19 @@ async def run_list(
     viewer: ViewerDep,
     db: DbDep,
     status: Annotated[RunStatus | None, Query()] = None,
+    target: Annotated[TargetType, Query()] = TargetType.TRACE,
     offset: OffsetQuery = 0,
 ) -> Response:
-    found, total = await runs.list_runs(db, viewer.project_id, TRACE, status, RUNS_PER_PAGE, offset)
+    found, total = await runs.list_runs(
+        db, viewer.project_id, target, status, RUNS_PER_PAGE, offset
+    )
     page = {
         "items": [EvalRunResponse.model_validate(r) for r in found],
         "total": total,
         "limit": RUNS_PER_PAGE,
         "offset": offset,
     }
-    params = {"status": status.value if status else None}
+    params = {"status": status.value if status else None, "target": target.value}
     return render(
         request,
         "runs/list.html",
@@ -63,6 +67,7 @@ async def run_list(
             "params": params,
             "status": status,
             "statuses": list(RunStatus),
+            "target": target,
         },
     )
 
@@ -201,24 +206,14 @@ async def create_run(
 
 
 async def _live(db: DbDep, viewer: Viewer, run_id: uuid.UUID, offset: int) -> dict[str, Any]:
-    run = await runs.get_run_detail(db, viewer.project_id, run_id, TRACE)
-    where = ScoreFilter(eval_run_id=run_id)
-    summary = await analytics.trace_summary(db, viewer.project_id, where)
-    distributions = {}
-    for row in summary:
-        buckets = await analytics.trace_distribution(
-            db,
-            viewer.project_id,
-            ScoreFilter(eval_run_id=run_id, name=row.metric_name),
-            DISTRIBUTION_BUCKETS,
-        )
-        counts = {b.bucket: b.count for b in buckets}
-        distributions[row.metric_name] = [
-            counts.get(i, 0) for i in range(1, DISTRIBUTION_BUCKETS + 1)
-        ]
-    found, total = await scores.list_scores(db, viewer.project_id, where, SCORES_PER_PAGE, offset)
+    run = await runs.get_run_detail(db, viewer.project_id, run_id, None)  # trace or session
+    if run.target_type == TargetType.SESSION:
+        summary, distributions, found, total = await _session_results(db, viewer, run_id, offset)
+    else:
+        summary, distributions, found, total = await _trace_results(db, viewer, run_id, offset)
     return {
         "run": run,
+        "sessions": run.target_type == TargetType.SESSION,
         "summary": summary,
         "distributions": distributions,
         "scores": found,
@@ -230,6 +225,49 @@ async def _live(db: DbDep, viewer: Viewer, run_id: uuid.UUID, offset: int) -> di
         "poll_seconds": POLL_SECONDS,
         "buckets": DISTRIBUTION_BUCKETS,
     }
+
+
+Results = tuple[Sequence[ScoreSummary], dict[str, list[int]], Sequence[Any], int]
+
+
+def _histogram(buckets: Sequence[ScoreDistributionBucket]) -> list[int]:
+    counts = {b.bucket: b.count for b in buckets}
+    return [counts.get(i, 0) for i in range(1, DISTRIBUTION_BUCKETS + 1)]
+
+
+async def _trace_results(db: DbDep, viewer: Viewer, run_id: uuid.UUID, offset: int) -> Results:
+    where = ScoreFilter(eval_run_id=run_id)
+    summary = await analytics.trace_summary(db, viewer.project_id, where)
+    distributions = {
+        row.metric_name: _histogram(
+            await analytics.trace_distribution(
+                db,
+                viewer.project_id,
+                ScoreFilter(eval_run_id=run_id, name=row.metric_name),
+                DISTRIBUTION_BUCKETS,
+            )
+        )
+        for row in summary
+    }
+    found, total = await scores.list_scores(db, viewer.project_id, where, SCORES_PER_PAGE, offset)
+    return summary, distributions, found, total
+
+
+async def _session_results(db: DbDep, viewer: Viewer, run_id: uuid.UUID, offset: int) -> Results:
+    project = viewer.project_id
+    summary = await analytics.session_summary(db, project, None, None, eval_run_id=run_id)
+    distributions = {
+        row.metric_name: _histogram(
+            await analytics.session_distribution(
+                db, project, row.metric_name, None, None, DISTRIBUTION_BUCKETS, eval_run_id=run_id
+            )
+        )
+        for row in summary
+    }
+    found, total = await scores.list_session_scores(
+        db, project, limit=SCORES_PER_PAGE, offset=offset, eval_run_id=run_id
+    )
+    return summary, distributions, found, total
 
 
 @router.get("/runs/{run_id}")
@@ -261,8 +299,9 @@ async def retry_run(
 ) -> Response:
     limiter: RateLimiter = request.app.state.rate_limiter
     await limiter.admit(Bucket.RUNS, viewer.scope)
+    run = await runs.get_run(db, viewer.project_id, run_id, None)
     retry = await runs.retry_run(
-        db, viewer.project_id, run_id, TRACE, settings=settings, queue=queue
+        db, viewer.project_id, run_id, run.target_type, settings=settings, queue=queue
     )
     return RedirectResponse(f"{ui_base(request)}/runs/{retry.id}", status_code=303)
 
@@ -279,5 +318,7 @@ async def delete_run(
 ) -> Response:
     if confirm != "yes":
         raise DomainValidationError("Tick the confirmation box to delete the run.")
-    await runs.delete_run(db, viewer.project_id, run_id, TRACE, delete_scores=delete_scores)
-    return RedirectResponse(f"{ui_base(request)}/runs", status_code=303)
+    run = await runs.get_run(db, viewer.project_id, run_id, None)
+    target = run.target_type
+    await runs.delete_run(db, viewer.project_id, run_id, target, delete_scores=delete_scores)
+    return RedirectResponse(f"{ui_base(request)}/runs?target={target}", status_code=303)

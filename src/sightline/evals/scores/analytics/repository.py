@@ -109,11 +109,17 @@ async def list_session_score_rows(
     session_id: str | None = None,
     date_from: datetime | None = None,
     date_to: datetime | None = None,
+    eval_run_id: uuid.UUID | None = None,
 ) -> list[SessionScore]:
     """Scores for analytics, oldest first; the maths is done in Python so that both
     databases give identical answers (medians, buckets)."""
     query = session_score_query(
-        project_id, name=name, session_id=session_id, date_from=date_from, date_to=date_to
+        project_id,
+        name=name,
+        session_id=session_id,
+        date_from=date_from,
+        date_to=date_to,
+        eval_run_id=eval_run_id,
     )
     rows = await db.scalars(query.order_by(SessionScore.created_at, SessionScore.id))
     return list(rows.all())

@@ -156,10 +156,11 @@ async def session_summary(
     project_id: uuid.UUID,
     date_from: datetime | None,
     date_to: datetime | None,
+    eval_run_id: uuid.UUID | None = None,
 ) -> list[ScoreSummary]:
     by_name: dict[str, list[SessionScore]] = defaultdict(list)
     for score in await repo.list_session_score_rows(
-        db, project_id, date_from=date_from, date_to=date_to
+        db, project_id, date_from=date_from, date_to=date_to, eval_run_id=eval_run_id
     ):
         by_name[score.name].append(score)
     rows = []
@@ -232,9 +233,15 @@ async def session_distribution(
     date_from: datetime | None,
     date_to: datetime | None,
     buckets: int,
+    eval_run_id: uuid.UUID | None = None,
 ) -> list[ScoreDistributionBucket]:
     rows = await repo.list_session_score_rows(
-        db, project_id, name=metric_name, date_from=date_from, date_to=date_to
+        db,
+        project_id,
+        name=metric_name,
+        date_from=date_from,
+        date_to=date_to,
+        eval_run_id=eval_run_id,
     )
     counts: dict[int, int] = defaultdict(int)
     for value in _successful_values(rows):
