@@ -97,3 +97,4 @@ async def test_first_start_prints_a_key_once(
             pass
     out = capsys.readouterr().out
     assert out.count("sk_sl_") == 1
+    assert "Sign in to the dashboard at http://127.0.0.1:8000/ui" in out

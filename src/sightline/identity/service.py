@@ -311,6 +311,7 @@ async def provision(settings: Settings, factory: SessionFactory) -> None:
         print(
             "\nSightline created organization 'default' and an API key (shown only once):\n"
             f"  {created.raw_key}\n"
-            "Use it as PANDAPROBE_API_KEY.\n",
+            f"Sign in to the dashboard at http://{settings.host}:{settings.port}/ui with it,\n"
+            "and use it as PANDAPROBE_API_KEY.\n",
             flush=True,
         )
