@@ -122,12 +122,8 @@ async def cadence_preview(
     return render(request, "monitors/_preview.html", {"upcoming": upcoming, "cadence_error": error})
 
 
-@router.post("/monitors")
-async def create_monitor(
-    request: Request, _csrf: CsrfDep, viewer: ViewerDep, db: DbDep, settings: SettingsDep
-) -> Response:
-    form = MonitorForm.from_form(await request.form())
-    body, errors = parse_create(form)
+def _form_errors(settings: Settings, form: MonitorForm) -> dict[str, str]:
+    """Every field's problem at once, with the API's messages, keyed by form field."""
     checks = service.field_errors(
         settings,
         form.target_type,
@@ -136,7 +132,16 @@ async def create_monitor(
         form.cadence,
         form.model or None,
     )
-    errors = {**_web_errors(form, checks), **errors}
+    return _web_errors(form, checks)
+
+
+@router.post("/monitors")
+async def create_monitor(
+    request: Request, _csrf: CsrfDep, viewer: ViewerDep, db: DbDep, settings: SettingsDep
+) -> Response:
+    form = MonitorForm.from_form(await request.form())
+    body, errors = parse_create(form)
+    errors = {**_form_errors(settings, form), **errors}
     if body is None or errors:
         return _form_page(request, settings, form, errors)
     try:
@@ -217,15 +222,7 @@ async def update_monitor(
     monitor = await service.get_monitor(db, viewer.project_id, monitor_id)
     form = MonitorForm.from_form(await request.form(), monitor.target_type)
     body, errors = parse_update(form)
-    checks = service.field_errors(
-        settings,
-        form.target_type,
-        form.metrics,
-        form.filter_values(),
-        form.cadence,
-        form.model or None,
-    )
-    errors = {**_web_errors(form, checks), **errors}
+    errors = {**_form_errors(settings, form), **errors}
     if body is None or errors:
         return _form_page(request, settings, form, errors, monitor)
     try:

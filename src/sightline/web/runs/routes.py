@@ -80,26 +80,21 @@ async def _estimate(
 ) -> tuple[estimates.RunEstimate | None, str | None]:
     if form.errors:
         return None, None
+    # The selected traces, or every trace matching the filters at the sampling rate.
+    chosen: dict[str, Any] = (
+        {"trace_ids": form.trace_ids}
+        if form.mode == "ids"
+        else {"filters": form.selection.run_filters(), "sampling_rate": form.sampling_rate}
+    )
     try:
-        if form.mode == "ids":
-            found = await estimates.estimate_trace_run(
-                db,
-                viewer.project_id,
-                settings,
-                metrics=form.metrics,
-                model=form.model or None,
-                trace_ids=form.trace_ids,
-            )
-        else:
-            found = await estimates.estimate_trace_run(
-                db,
-                viewer.project_id,
-                settings,
-                metrics=form.metrics,
-                model=form.model or None,
-                filters=form.selection.run_filters(),
-                sampling_rate=form.sampling_rate,
-            )
+        found = await estimates.estimate_trace_run(
+            db,
+            viewer.project_id,
+            settings,
+            metrics=form.metrics,
+            model=form.model or None,
+            **chosen,
+        )
     except DomainValidationError as exc:
         return None, exc.detail
     return found, None
