@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.conftest import Tenant, new_tenant
+from tests.fakes.openai_server import FakeJudgeServer
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -66,3 +67,19 @@ async def ui(app: FastAPI, client: httpx.AsyncClient) -> AsyncIterator[Ui]:
         yield signed
     finally:
         await signed.client.aclose()
+
+
+@pytest.fixture
+async def jui(eval_app: FastAPI, judge: FakeJudgeServer) -> AsyncIterator[Ui]:
+    """A signed-in dashboard on the app whose judge is the fake server. A module that asks
+    for it imports `eval_app` and `judge` from tests.evals.conftest."""
+    judge.reset()
+    transport = httpx.ASGITransport(app=eval_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sightline.test") as api:
+        tenant = await new_tenant(eval_app, api)
+        api.headers.update(tenant.headers())
+        ui = await signed_in(eval_app, tenant)
+        try:
+            yield ui
+        finally:
+            await ui.client.aclose()

@@ -5,36 +5,18 @@ recent runs; CSRF refusal and other organizations' monitors as 404 pages."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
 
 from tests.conftest import new_tenant
 from tests.evals.conftest import eval_app, judge  # noqa: F401
 from tests.evals.factories import create_traces, wait_for_run
-from tests.fakes.openai_server import FakeJudgeServer
 from tests.web.conftest import Ui, signed_in
 
 MONITORS = "/evaluations/monitors"
-
-
-@pytest.fixture
-async def jui(eval_app: FastAPI, judge: FakeJudgeServer) -> AsyncIterator[Ui]:  # noqa: F811
-    """A signed-in dashboard on the app whose judge is the fake server."""
-    judge.reset()
-    transport = httpx.ASGITransport(app=eval_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://sightline.test") as api:
-        tenant = await new_tenant(eval_app, api)
-        api.headers.update(tenant.headers())
-        ui = await signed_in(eval_app, tenant)
-        try:
-            yield ui
-        finally:
-            await ui.client.aclose()
 
 
 def form(**overrides: Any) -> dict[str, Any]:

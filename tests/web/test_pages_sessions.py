@@ -5,35 +5,18 @@ session's scores; agents' text escaped; other organizations' sessions as 404 pag
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
-import pytest
 from fastapi import FastAPI
 
 from tests.conftest import new_tenant
 from tests.evals.conftest import eval_app, judge  # noqa: F401
 from tests.evals.factories import agent_trace, wait_for_run
 from tests.evals.sessions.helpers import T0
-from tests.fakes.openai_server import FakeJudgeServer
 from tests.web.conftest import Ui, signed_in
 
 HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"
-
-
-@pytest.fixture
-async def jui(eval_app: FastAPI, judge: FakeJudgeServer) -> AsyncIterator[Ui]:  # noqa: F811
-    judge.reset()
-    transport = httpx.ASGITransport(app=eval_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://sightline.test") as api:
-        tenant = await new_tenant(eval_app, api)
-        api.headers.update(tenant.headers())
-        ui = await signed_in(eval_app, tenant)
-        try:
-            yield ui
-        finally:
-            await ui.client.aclose()
 
 
 async def post_conversation(api: httpx.AsyncClient, session_id: str) -> list[str]:
