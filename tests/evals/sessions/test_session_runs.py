@@ -282,3 +282,26 @@ async def test_retry_reruns_only_the_failed_pairs(
     no_failures = await eval_client.post(f"/evaluations/session-runs/{retry['id']}/retry")
     assert no_failures.status_code == 422
     assert no_failures.json()["detail"] == "No failed scores to retry in this run."
+
+
+async def test_a_failed_signal_keeps_what_it_spent(
+    et: Tenant, eval_client: httpx.AsyncClient, judge: FakeJudgeServer
+) -> None:
+    """A signal that fails after paying for its judge calls (an unparseable answer and its
+    repair) records that spend on its row, as a failed trace-run pair does."""
+    session, _ = await post_session(eval_client, 2)
+    judge.answers["ConfidenceAnswer"] = "I am fairly sure."
+    try:
+        run = await run_batch(eval_client, [session], use_cache=False)
+    finally:
+        del judge.answers["ConfidenceAnswer"]
+    assert run["status"] == "COMPLETED"
+    signals = (
+        await eval_client.get("/evaluations/trace-scores", params={"eval_run_id": run["id"]})
+    ).json()["items"]
+    failed = [s for s in signals if s["status"] == "FAILED"]
+    assert {s["name"] for s in failed} == {"confidence"} and len(failed) == 2
+    for signal in failed:
+        assert signal["reason"].startswith("unparseable_answer:")
+        assert signal["metadata"]["judge"]["requests"] >= 2  # the answer and its repair
+        assert signal["metadata"]["judge"]["prompt_tokens"] > 0

@@ -233,7 +233,10 @@ def _signal_row(
         code, described = describe_failure(result)
         value, status, reason = None, ScoreStatus.FAILED, described
         # The reason starts with the failure code, so the run's error message gets its hint.
-        metadata, usage = {"error": code, "signal_failed": True}, Usage()
+        metadata = {"error": code, "signal_failed": True}
+        # What the signal spent before failing, when the error carries it (as for trace runs).
+        spent = getattr(result, "usage", None)
+        usage = spent if isinstance(spent, Usage) else Usage()
     metadata["session_run_signal"] = True
     metadata["judge"] = {"model": ctx.model, **usage.as_metadata()}
     return {
