@@ -343,11 +343,12 @@ def precheck_and_write(
 
 def write_unchecked(
     conn: Connection, project_id: uuid.UUID, items: list[NewItem], now: datetime
-) -> bool:
-    """The common case without the precheck's reads: all IDs distinct, none in conflict.
-    Returns False, having written nothing, when IDs repeat. Raises TraceRejected when an
-    item conflicts: the caller then rolls back and runs precheck_and_write instead."""
-    if len(_rounds(items)) > 1:
-        return False
-    upsert_traces(conn, project_id, [t for _, t in items], now)
-    return True
+) -> None:
+    """The common case without the precheck's reads: no item in conflict. Items whose IDs
+    repeat (two pieces of one OTLP trace, a re-posted trace) are written in later rounds,
+    as precheck_and_write does, so a later one merges into an earlier one. Raises
+    TraceRejected at the first conflict, which the precheck would have refused: every
+    check it makes, the write makes too (foreign trace or span, tag overflow), so the
+    caller rolls back and runs precheck_and_write instead, and the outcome is the same."""
+    for round_items in _rounds(items):
+        upsert_traces(conn, project_id, [t for _, t in round_items], now)

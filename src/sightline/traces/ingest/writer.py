@@ -72,10 +72,10 @@ def _write_group(conn: Connection, group: Sequence[_Pending], *, checked: bool) 
     for project_id, items in by_project.items():
         if not checked:
             try:
-                if write_unchecked(conn, project_id, items, now):
-                    continue
+                write_unchecked(conn, project_id, items, now)
             except ingest.TraceRejected:
                 raise _Conflict from None
+            continue
         for key, rejection in precheck_and_write(conn, project_id, items, now).items():
             number, index = origin[key]
             outcomes[number][index] = rejection

@@ -24,7 +24,7 @@ from sightline.traces.otlp.messages import (
     OUTPUT_MESSAGES,
     TOOLS,
     Groups,
-    add_indexed,
+    index_of,
     span_messages,
     tool_definitions,
 )
@@ -129,20 +129,21 @@ class Mapped:
 
 
 def _time(nanos: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=nanos // 1000)
+    return _EPOCH + timedelta(0, 0, nanos // 1000)  # positional: a keyword costs a third more
+
+
+# Looked up once: reading an enum member runs Python code (enum's descriptor) every time.
+_UUID, _UNKNOWN_SAFETY = uuid.UUID, uuid.SafeUUID.unknown
+_new, _set = object.__new__, object.__setattr__
 
 
 def as_uuid(raw: bytes) -> uuid.UUID:
     """uuid.UUID(bytes=raw) for 16 bytes, without its __init__'s argument checks (three
     UUIDs a span make them a tenth of the mapping's cost); the same value and fields."""
-    value = object.__new__(uuid.UUID)
-    object.__setattr__(value, "int", int.from_bytes(raw))
-    object.__setattr__(value, "is_safe", uuid.SafeUUID.unknown)
+    value = _new(_UUID)
+    _set(value, "int", int.from_bytes(raw))
+    _set(value, "is_safe", _UNKNOWN_SAFETY)
     return value
-
-
-def span_uuid(trace_id: bytes, span_id: bytes) -> uuid.UUID:
-    return as_uuid(trace_id[8:] + span_id)
 
 
 def _kind(attrs: Attributes) -> str:
@@ -154,18 +155,12 @@ def _kind(attrs: Attributes) -> str:
     return "OTHER"  # RERANKER, GUARDRAIL, EVALUATOR, ...
 
 
-def _count(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        return None
-    return value if 0 <= value <= MAX_TOKEN_COUNT else None
-
-
 def _tokens(found: dict[str, tuple[int, Any]]) -> dict[str, int] | None:
     usage: dict[str, int] = {}
     for name, (_, raw) in found.items():
-        value = _count(raw)
-        if value is not None:
-            usage[name] = value
+        # a count is an int in range; type(), not isinstance: a bool is not a count
+        if type(raw) is int and 0 <= raw <= MAX_TOKEN_COUNT:
+            usage[name] = raw
     if "total_tokens" not in usage and ("prompt_tokens" in usage or "completion_tokens" in usage):
         total = usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
         usage["total_tokens"] = min(total, MAX_TOKEN_COUNT)
@@ -181,19 +176,22 @@ def _model(attrs: Attributes) -> str | None:
 
 
 def _parameters(attrs: Attributes, rest: Attributes) -> dict[str, Any] | None:
-    invocation = parsed_json(attrs.get("llm.invocation_parameters"))
-    if isinstance(invocation, dict):
-        return invocation
+    if "llm.invocation_parameters" in attrs:
+        invocation = parsed_json(attrs["llm.invocation_parameters"])
+        if isinstance(invocation, dict):
+            return invocation
+    if not rest:
+        return None
     found = {name: rest[key] for name, key in _REQUEST_PARAMETERS if key in rest}
     return found or None
 
 
-def _error(span: Span, events: list[tuple[str, Attributes]]) -> str | None:
+def _error(span: Span, code: int, events: list[tuple[str, Attributes]]) -> str | None:
     for name, event in events:
         if name == "exception":
             kind, message = event.get("exception.type"), event.get("exception.message")
             return ": ".join(str(p) for p in (kind, message) if p) or "exception"
-    if span.status.code == Status.STATUS_CODE_ERROR:
+    if code == Status.STATUS_CODE_ERROR:
         return attr.text(span.status.message) or None
     return None
 
@@ -210,31 +208,61 @@ class _Split:
     rest: Attributes
 
 
+# Where _split files an attribute, by the first item of the key's filing.
+_AS_MAPPED, _IN_GROUP, _GROUP_ONLY, _AS_TOKENS, _AS_REST = range(5)
+Filing = tuple[Any, ...]
+# key -> its filing, for the keys seen so far: instrumentations send the same few dozen
+# keys on every span, and filing one (prefix tests, parsing the index) costs several times
+# the lookup. Bounded in count and key length, since the keys are the client's: any other
+# key is filed every time, with the same result.
+_FILED: dict[str, Filing] = {}
+_MAX_FILED, _MAX_FILED_CHARS = 4096, 200
+
+
+def _filing(key: str) -> Filing:
+    clean = attr.text(key)
+    filing: Filing
+    if clean in _MAPPED:
+        filing = (_AS_MAPPED, clean)
+    elif clean.startswith(_GROUPS):
+        group = next(g for g in _GROUPS if clean.startswith(g))
+        position = index_of(clean[len(group) :])
+        filing = (_GROUP_ONLY, group) if position is None else (_IN_GROUP, group, *position)
+    elif clean in _TOKEN_ATTRS:
+        filing = (_AS_TOKENS, *_TOKEN_ATTRS[clean])
+    else:
+        filing = (_AS_REST, clean)
+    if len(_FILED) < _MAX_FILED and len(key) <= _MAX_FILED_CHARS:
+        _FILED[key] = filing
+    return filing
+
+
 def _split(pairs: Iterable[KeyValue]) -> _Split:
     # Plain local dicts, the _Split made at the end: this loop runs for every attribute.
     mapped: Attributes = {}
     groups: Groups = {}
     tokens: dict[str, tuple[int, Any]] = {}
     rest: Attributes = {}
-    any_value = attr.any_value
+    any_value, filed = attr.any_value, _FILED.get
     for pair in pairs:
-        key = pair.key
-        if "\x00" in key:
-            key = attr.text(key)
-        value = any_value(pair.value)
-        if key in _MAPPED:
-            mapped[key] = value
-        elif key.startswith(_GROUPS):
-            for group in _GROUPS:
-                if key.startswith(group):
-                    add_indexed(groups.setdefault(group, {}), key[len(group) :], value)
-                    break
-        elif key in _TOKEN_ATTRS:
-            name, rank = _TOKEN_ATTRS[key]
+        key, raw = pair.key, pair.value
+        value = raw.string_value  # most values: any_value's first test, without the call
+        if not value or "\x00" in value:
+            value = any_value(raw)
+        filing = filed(key) or _filing(key)
+        where = filing[0]
+        if where == _AS_MAPPED:
+            mapped[filing[1]] = value
+        elif where == _AS_REST:
+            rest[filing[1]] = value
+        elif where == _IN_GROUP:
+            groups.setdefault(filing[1], {}).setdefault(filing[2], {})[filing[3]] = value
+        elif where == _AS_TOKENS:
+            name, rank = filing[1], filing[2]
             if rank < tokens.get(name, (rank + 1, None))[0]:
                 tokens[name] = (rank, value)
-        else:
-            rest[key] = value
+        else:  # a group's key without an index or a field: dropped
+            groups.setdefault(filing[1], {})
     return _Split(mapped, groups, tokens, rest)
 
 
@@ -242,8 +270,11 @@ def _payloads(
     attrs: Attributes, groups: Groups, events: list[tuple[str, Attributes]]
 ) -> tuple[Any, Any]:
     inputs, outputs = span_messages(attrs, groups, events)
-    value_in = json_or_text(attrs.get("input.value"), attrs.get("input.mime_type"))
-    value_out = json_or_text(attrs.get("output.value"), attrs.get("output.mime_type"))
+    value_in = value_out = None
+    if "input.value" in attrs:
+        value_in = json_or_text(attrs["input.value"], attrs.get("input.mime_type"))
+    if "output.value" in attrs:
+        value_out = json_or_text(attrs["output.value"], attrs.get("output.mime_type"))
     if value_in is None and "gen_ai.tool.call.arguments" in attrs:
         value_in = parsed_json(attrs["gen_ai.tool.call.arguments"])
     if value_out is None and "gen_ai.tool.call.result" in attrs:
@@ -255,10 +286,12 @@ def _payloads(
 
 
 def _span_metadata(attrs: Attributes, split: _Split, own: Any, scope_name: str) -> Attributes:
+    tools = tool_definitions(attrs, split.groups)
+    if not split.rest and not tools and not scope_name and not isinstance(own, dict):
+        return {}  # most spans: every attribute was mapped to a field
     metadata: Attributes = dict(own) if isinstance(own, dict) else {}
     for key, value in split.rest.items():
         metadata.setdefault(key, value)
-    tools = tool_definitions(attrs, split.groups)
     if tools:
         metadata["tools"] = tools
     if scope_name:
@@ -266,21 +299,31 @@ def _span_metadata(attrs: Attributes, split: _Split, own: Any, scope_name: str) 
     return attr.bounded_metadata(metadata)
 
 
-def map_span(span: Span, scope_name: str, resource: Attributes) -> Mapped:
+def map_span(
+    span: Span,
+    ids: tuple[bytes, bytes, bytes],
+    scope_name: str,
+    resource: Attributes,
+) -> Mapped:
+    """`ids`: the span's trace, span and parent IDs, as read (and checked) by the caller;
+    `scope_name`: its instrumentation scope's name, storable."""
+    trace_id, span_id, parent = ids
     split = _split(span.attributes)
     attrs = split.mapped
     own_metadata = parsed_json(attrs["metadata"]) if "metadata" in attrs else None
     events = [(e.name, attr.attributes(e.attributes)) for e in span.events] if span.events else []
-    parent = span.parent_span_id
     is_root = not parent or parent == _ZERO_SPAN
     started = _time(span.start_time_unix_nano)
-    ended = _time(span.end_time_unix_nano) if span.end_time_unix_nano else None
-    status = _STATUS.get(span.status.code, "UNSET")
+    end = span.end_time_unix_nano
+    ended = _time(end) if end else None
+    code = span.status.code
+    status = _STATUS.get(code, "UNSET")
     span_input, span_output = _payloads(attrs, split.groups, events)
+    tail = trace_id[8:]
     # Every SpanCreate field, in its order: service.py makes this dict the model's own.
     body = {
-        "span_id": span_uuid(span.trace_id, span.span_id),
-        "parent_span_id": None if is_root else span_uuid(span.trace_id, parent),
+        "span_id": as_uuid(tail + span_id),
+        "parent_span_id": None if is_root else as_uuid(tail + parent),
         "name": attr.text(span.name[:MAX_NAME_CHARS]) or "span",
         "kind": _kind(attrs),
         "status": status,
@@ -288,23 +331,24 @@ def map_span(span: Span, scope_name: str, resource: Attributes) -> Mapped:
         "output": span_output,
         "model": _model(attrs),
         "token_usage": _tokens(split.tokens) if split.tokens else None,
-        "metadata": _span_metadata(attrs, split, own_metadata, attr.text(scope_name)),
+        "metadata": _span_metadata(attrs, split, own_metadata, scope_name),
         "started_at": started,
         # a clock that went backwards must not make the span unstorable
         "ended_at": max(ended, started) if ended is not None else None,
-        "error": _error(span, events),
+        "error": _error(span, code, events),
         "completion_start_time": None,
         "model_parameters": _parameters(attrs, split.rest),
         "cost": None,
     }
     tags = attrs.get("tag.tags")
     return Mapped(
-        body=body,
-        is_root=is_root,
-        status=status,
-        session_id=next((attrs[k] for k in SESSION_KEYS if attrs.get(k)), None),
-        user_id=attrs.get("user.id"),
-        tags=tags if isinstance(tags, list) else [],
-        resource=resource,
-        own_metadata=own_metadata if isinstance(own_metadata, dict) else {},
+        body,
+        is_root,
+        status,
+        # the first of SESSION_KEYS that is set
+        attrs.get("session.id") or attrs.get("gen_ai.conversation.id") or None,
+        attrs.get("user.id"),
+        tags if isinstance(tags, list) else [],
+        resource,
+        own_metadata if isinstance(own_metadata, dict) else {},
     )

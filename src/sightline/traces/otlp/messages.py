@@ -28,18 +28,29 @@ _EVENT_ROLES = {
     "gen_ai.tool.message": "tool",
 }
 CHOICE_EVENT = "gen_ai.choice"
+_ROLE_AND_CONTENT = frozenset({"message.role", "message.content"})
+# An OpenInference message's own fields: any other key is nested (contents, tool calls).
+_FLAT_MESSAGE_KEYS = frozenset(
+    {"message.role", "message.content", "message.tool_call_id", "message.name"}
+)
+
+
+def index_of(suffix: str) -> tuple[int, str] | None:
+    """`0.x` -> (0, "x"); None for a suffix without an index (or without a field), which is
+    dropped. isdecimal, not isdigit: int() refuses digits such as "²" that isdigit accepts."""
+    index, _, rest = suffix.partition(".")
+    return (int(index), rest) if index.isdecimal() and rest else None
 
 
 def add_indexed(groups: dict[int, Attributes], suffix: str, value: Any) -> None:
-    """`0.x` -> groups[0]["x"]; a suffix without an index (or without a field) is dropped.
-    isdecimal, not isdigit: int() refuses digits such as "²" that isdigit accepts."""
-    index, _, rest = suffix.partition(".")
-    if index.isdecimal() and rest:
-        groups.setdefault(int(index), {})[rest] = value
+    """`0.x` -> groups[0]["x"]; a suffix without an index (or without a field) is dropped."""
+    position = index_of(suffix)
+    if position is not None:
+        groups.setdefault(position[0], {})[position[1]] = value
 
 
-def ordered(groups: dict[int, Attributes]) -> list[Attributes]:
-    return [groups[i] for i in sorted(groups)]
+def ordered(groups: dict[int, Attributes] | None) -> list[Attributes]:
+    return [groups[i] for i in sorted(groups)] if groups else []
 
 
 def indexed(attrs: Attributes, prefix: str) -> list[Attributes]:
@@ -66,8 +77,19 @@ def _call(call_id: Any, name: Any, arguments: Any) -> Message:
 
 
 def _openinference(fields: Attributes) -> Message:
+    if fields.keys() <= _ROLE_AND_CONTENT:  # most messages: what _clean would keep of them
+        message: Message = {}
+        role = fields.get("message.role", "unknown")
+        if role is not None and role != []:
+            message["role"] = role
+        text = fields.get("message.content")
+        if text is not None and text != []:
+            message["content"] = text
+        return message
     content = fields.get("message.content")
-    if content is None:
+    # Most messages have no nested fields (contents, tool calls): not looked for then.
+    nested = not fields.keys() <= _FLAT_MESSAGE_KEYS
+    if content is None and nested:
         parts = indexed(fields, "message.contents.")
         texts = [str(p["message_content.text"]) for p in parts if p.get("message_content.text")]
         content = "\n".join(texts) if texts else None
@@ -77,7 +99,7 @@ def _openinference(fields: Attributes) -> Message:
             c.get("tool_call.function.name"),
             c.get("tool_call.function.arguments"),
         )
-        for c in indexed(fields, "message.tool_calls.")
+        for c in (indexed(fields, "message.tool_calls.") if nested else ())
     ]
     return _clean(
         {
@@ -165,14 +187,14 @@ def span_messages(
     attrs: Attributes, groups: Groups, events: Iterable[Event]
 ) -> tuple[list[Message] | None, list[Message] | None]:
     """(input messages, output messages); None where the span carries none."""
-    inputs = [_openinference(m) for m in ordered(groups.get(INPUT_MESSAGES, {}))]
-    outputs = [_openinference(m) for m in ordered(groups.get(OUTPUT_MESSAGES, {}))]
+    inputs = [_openinference(m) for m in ordered(groups.get(INPUT_MESSAGES))]
+    outputs = [_openinference(m) for m in ordered(groups.get(OUTPUT_MESSAGES))]
     if not inputs and "gen_ai.input.messages" in attrs:
         system = parsed_json(attrs.get("gen_ai.system_instructions"))
         inputs = _genai({"role": "system", "parts": system}) if isinstance(system, list) else []
         inputs += _genai_list(attrs.get("gen_ai.input.messages"))
-    if not outputs:
-        outputs = _genai_list(attrs.get("gen_ai.output.messages"))
+    if not outputs and "gen_ai.output.messages" in attrs:
+        outputs = _genai_list(attrs["gen_ai.output.messages"])
     if not inputs and not outputs and events:
         for name, event_attrs in events:
             if name in _EVENT_ROLES:
@@ -185,9 +207,9 @@ def span_messages(
 def tool_definitions(attrs: Attributes, groups: Groups) -> list[Any]:
     """The tools offered to the model (`llm.tools.*.tool.json_schema`, or GenAI's
     `gen_ai.tool.definitions`), where the judge's tool metrics look for them."""
-    tools = [parsed_json(t.get("tool.json_schema")) for t in ordered(groups.get(TOOLS, {}))]
+    tools = [parsed_json(t.get("tool.json_schema")) for t in ordered(groups.get(TOOLS))]
     found = [t for t in tools if isinstance(t, dict)]
-    if not found:
+    if not found and "gen_ai.tool.definitions" in attrs:
         definitions = parsed_json(attrs.get("gen_ai.tool.definitions"))
         found = (
             [t for t in definitions if isinstance(t, dict)] if isinstance(definitions, list) else []

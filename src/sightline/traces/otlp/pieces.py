@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 
 from sightline.traces.otlp import attributes as attr
 from sightline.traces.otlp.attributes import Attributes
@@ -36,12 +36,12 @@ class Pieces:
     refused: list[Refused] = field(default_factory=list)
 
 
-def _invalid_ids(span: Span) -> str | None:
-    if len(span.trace_id) != 16 or span.trace_id == _ZERO_TRACE:
+def _invalid_ids(trace_id: bytes, span_id: bytes, parent_span_id: bytes) -> str | None:
+    if len(trace_id) != 16 or trace_id == _ZERO_TRACE:
         return "trace_id must be 16 bytes and not all zero"
-    if len(span.span_id) != 8 or span.span_id == _ZERO_SPAN:
+    if len(span_id) != 8 or span_id == _ZERO_SPAN:
         return "span_id must be 8 bytes and not all zero"
-    if span.parent_span_id and len(span.parent_span_id) != 8:
+    if parent_span_id and len(parent_span_id) != 8:
         return "parent_span_id must be empty or 8 bytes"
     return None
 
@@ -115,13 +115,18 @@ def pieces(resource_spans: Iterable[ResourceSpans]) -> Pieces:
     for resource in resource_spans:
         resource_attrs = _resource_attributes(resource)
         for scope_spans in resource.scope_spans:
+            scope_name = attr.text(scope_spans.scope.name)
             for span in scope_spans.spans:
-                reason = _invalid_ids(span)
+                # each read of a protobuf field makes a new object: read once
+                ids = span.trace_id, span.span_id, span.parent_span_id
+                reason = _invalid_ids(*ids)
                 if reason is not None:
                     result.refused.append(Refused(1, reason))
                     continue
-                mapped = map_span(span, scope_spans.scope.name, resource_attrs)
-                entry = by_trace.setdefault(span.trace_id, (resource_attrs, {}))
+                mapped = map_span(span, ids, scope_name, resource_attrs)
+                entry = by_trace.get(ids[0])
+                if entry is None:
+                    entry = by_trace[ids[0]] = (resource_attrs, {})
                 entry[1][mapped.body["span_id"]] = mapped
     for trace_id, (resource_attrs, spans) in by_trace.items():
         for chunk in _chunks(list(spans.values())):

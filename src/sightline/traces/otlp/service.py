@@ -106,12 +106,11 @@ async def _projects(
     return by_project, first
 
 
-async def _write_project(
-    writer: GroupWriter,
-    project_id: uuid.UUID,
-    resources: list[ResourceSpans],
-    outcome: ExportOutcome,
-) -> None:
+def _items(
+    resources: list[ResourceSpans], outcome: ExportOutcome
+) -> tuple[list[Item], dict[int, int]]:
+    """The traces to write, by index, and each one's span count; what cannot be stored is
+    refused in `outcome`."""
     pieces = assembly.pieces(resources)
     for refused in pieces.refused:
         outcome.refuse(refused.spans, refused.reason)
@@ -124,6 +123,16 @@ async def _write_project(
             outcome.refuse(count, f"trace {body['trace_id']}: {describe(exc)}")
             continue
         counts[index] = count
+    return items, counts
+
+
+async def _write_project(
+    writer: GroupWriter,
+    project_id: uuid.UUID,
+    resources: list[ResourceSpans],
+    outcome: ExportOutcome,
+) -> None:
+    items, counts = _items(resources, outcome)
     rejected = await writer.write(project_id, items, derived=True)
     for index, rejection in rejected.items():
         outcome.refuse(counts.pop(index), rejection.detail)
