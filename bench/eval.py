@@ -21,10 +21,15 @@ answer most task_completion scorings and flatter the figures).
    50 × 2 at once (cache off), then three more times; the first run's wall time over the
    warm runs' median (the target is <= 1.2×: nothing loads beside the first run).
 
+5. deterministic custom metrics (issue 15): a batch run of --check-traces (1,000) traces ×
+   3 checks (regex, contains, tool_called), no judge involved: pairs/s (the target is
+   >= 2,000 on SQLite).
+
 First it prints bench/prompt_sizes.py's table: prompt tokens per pair per metric on the
 10-, 200- and 1,000-span traces of the prompt-fidelity corpus, and the share of the budget.
 
 Usage: python bench/eval.py [--traces 200] [--latency-ms 200] [--rpm-limit 600]
+       [--check-traces 1000] [--only-checks]
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +208,63 @@ async def _scenario_first_run(args: argparse.Namespace) -> None:
     print(f"first / warm median         {first.seconds / median:.2f}× (target <= 1.2×)")
 
 
+CHECKS = {
+    "no_apology": (
+        "regex",
+        {"field": "output", "pattern": "(?i)sorry|apolog", "must_match": False},
+    ),
+    "answers": ("contains", {"phrases": ["answer"], "mode": "any"}),
+    "searched": ("tool_called", {"tool": "search", "min_times": 1}),
+}
+
+
+async def _scenario_checks(args: argparse.Namespace) -> None:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        _judge(args.latency_ms) as judge,
+        running_server(Path(tmp), _env(judge)) as server,
+    ):
+        async with httpx.AsyncClient(base_url=server.base_url, headers=HEADERS, timeout=60) as c:
+            for name, (kind, config) in CHECKS.items():
+                body = {"name": name, "kind": kind, "config": config}
+                (await c.post("/evaluations/metrics", json=body)).raise_for_status()
+            trace_ids = await _ingest(c, args.check_traces)
+            await asyncio.sleep(2)  # let ingestion's after-work settle before measuring
+            judge.reset()
+            runs = []
+            for _ in range(3):
+                started = time.perf_counter()
+                created = await c.post(
+                    "/evaluations/trace-runs/batch",
+                    json={"trace_ids": trace_ids, "metrics": list(CHECKS)},
+                )
+                created.raise_for_status()
+                run_id = created.json()["id"]
+                while True:  # polled gently: a poll costs the server what a pair does
+                    run = (await c.get(f"/evaluations/trace-runs/{run_id}")).json()
+                    if run["status"] in ("COMPLETED", "FAILED"):
+                        break
+                    await asyncio.sleep(0.1)
+                runs.append((_server_seconds(run), time.perf_counter() - started, run))
+            requests = len(judge.requests)
+    pairs = args.check_traces * len(CHECKS)
+    seconds, observed, run = sorted(runs, key=lambda r: r[0])[1]  # the median of three runs
+    print(f"\n== {args.check_traces} traces × {len(CHECKS)} deterministic checks (SQLite) ==")
+    print(f"checks                      {', '.join(f'{n} ({k})' for n, (k, _) in CHECKS.items())}")
+    print(f"status                      {run['status']} ({run['failed_count']} failed pairs)")
+    print(f"created to COMPLETED        {seconds:.2f} s (the run's own timestamps; median of 3: "
+          f"{', '.join(f'{s:.2f}' for s, _, _ in runs)})")  # fmt: skip
+    print(f"seen by the client          {observed:.2f} s (POST to the poll that saw COMPLETED)")
+    print(f"throughput                  {pairs / seconds:.0f} pairs/s (target >= 2,000)")
+    print(f"judge calls                 {run['judge_calls']} ({requests} seen by the judge), "
+          f"cost {run['cost_usd']:.2f} USD")  # fmt: skip
+
+
+def _server_seconds(run: dict[str, Any]) -> float:
+    created = datetime.fromisoformat(run["created_at"])
+    return (datetime.fromisoformat(run["completed_at"]) - created).total_seconds()
+
+
 def judge_answered(judge: FakeJudgeServer, runs: list[RunFigures]) -> int:
     """Calls the judge answered (3 per trace: the shared task extraction + 2 scorings)."""
     return sum(r.pairs // len(METRICS) * 3 for r in runs)
@@ -213,12 +276,18 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=200.0)
     parser.add_argument("--rpm-limit", type=int, default=600)
     parser.add_argument("--skip-rate-limited", action="store_true")
+    parser.add_argument("--check-traces", type=int, default=1000)
+    parser.add_argument("--only-checks", action="store_true", help="only the checks' figure")
     args = parser.parse_args()
+    if args.only_checks:
+        asyncio.run(_scenario_checks(args))
+        return
     prompt_sizes.report()
     asyncio.run(_scenario_first_run(args))
     asyncio.run(_scenario_unlimited(args))
     if not args.skip_rate_limited:
         asyncio.run(_scenario_rate_limited(args))
+    asyncio.run(_scenario_checks(args))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ from fastapi.responses import ORJSONResponse
 from sightline import __version__, allow, health, openapi
 from sightline.config import Settings
 from sightline.errors import install_error_handlers
+from sightline.evals.agreement import routes as agreement_routes
+from sightline.evals.annotations import routes as annotation_routes
+from sightline.evals.metrics import routes as metric_routes
 from sightline.evals.runs import routes as run_routes
 from sightline.evals.scores import routes as score_routes
 from sightline.evals.scores.analytics import routes as score_analytics_routes
@@ -32,6 +35,9 @@ ROUTERS = (
     score_analytics_routes.router,
     session_run_routes.router,
     monitor_routes.router,
+    metric_routes.router,
+    annotation_routes.router,
+    agreement_routes.router,
     api_docs.router,
 )
 

@@ -50,6 +50,12 @@ CONFLICTS: frozenset[Operation] = frozenset(
         ("POST", "/traces/batch"),
         ("POST", "/traces/{trace_id}/spans"),
         ("POST", "/evaluations/monitors/{monitor_id}/trigger"),
+        # A custom metric's name already in use in the project, or a concurrent edit.
+        ("POST", "/evaluations/metrics"),
+        ("PATCH", "/evaluations/metrics/{name}"),
+        # An annotation queue's item already annotated, or held by another reviewer.
+        ("POST", "/evaluations/annotation-queues/{queue_id}/items/{item_id}/annotations"),
+        ("POST", "/evaluations/annotation-queues/{queue_id}/items/{item_id}/skip"),
     }
 )
 
@@ -142,7 +148,7 @@ def error_responses(route: APIRoute, method: str) -> dict[str, dict[str, Any]]:
     if key in CONFLICTS:
         statuses["409"] = _error(
             "Conflicts with what is stored (an ID owned by another project or trace, a paused "
-            "monitor); nothing was written."
+            "monitor, a metric name in use); nothing was written."
         )
     if has_body:
         statuses["413"] = _error("The body is over the limit (SIGHTLINE_MAX_BODY_BYTES).")

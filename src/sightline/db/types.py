@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect
+from sqlalchemy import JSON, DateTime, Dialect, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
@@ -43,3 +43,22 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UuidText(TypeDecorator[str]):
+    """A UUID column read as its canonical text without building a ``uuid.UUID`` (for
+    bulk reads that only show the ID: parsing was a large share of reading many spans).
+    SQLite stores the 32 hex digits; PostgreSQL's driver returns its own UUID object."""
+
+    impl = Uuid
+    cache_ok = True
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        def process(value: Any) -> str | None:
+            if value is None:
+                return None
+            if isinstance(value, str) and len(value) == 32:
+                return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+            return str(value)
+
+        return process

@@ -34,3 +34,26 @@ async def upsert(
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
     await db.execute(stmt)
+
+
+async def upsert_many(
+    db: AsyncSession,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: Sequence[str],
+    update: Sequence[str] = (),
+) -> None:
+    """``upsert`` as one statement executed for many parameter sets (every row has the
+    same keys): compiled once, where a many-row VALUES costs more to compile than to run."""
+    if not rows:
+        return
+    dialect_insert = postgresql.insert if dialect_of(db) == "postgresql" else sqlite.insert
+    stmt = dialect_insert(table)
+    if update:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(key), set_={name: stmt.excluded[name] for name in update}
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
+    await db.execute(stmt, [dict(row) for row in rows])

@@ -62,6 +62,13 @@ Metrics (``sightline.engine.metrics``)
     tool calls of a trace and ``metrics.repetition`` finds repeated identical ones (both
     pure, no judge).
 
+Custom metrics (``sightline.engine.metrics.custom``)
+    A project's own metrics, stored as rows (``evals/metrics``): ``build(Definition(name,
+    version, kind, description, config), judge=...)`` gives the ``Metric`` (a deterministic
+    ``CheckMetric``, BOOLEAN, no judge call; or an llm_judge ``JudgeMetric``, whose requests
+    carry the name and version into the judge-cache key). The executor builds a run's from
+    the versions the run pinned (``RunContext.custom_metrics``).
+
 Errors (``sightline.engine.errors``): see the tree there. Store a FAILED score for any
 ``EngineError``; ``ContextOverflow`` deserves its own status (never a score of 0);
 ``RetryableJudgeError`` means every attempt was used (the run can be retried later);

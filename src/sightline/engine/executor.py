@@ -20,7 +20,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from sightline.config import Settings
 from sightline.db.models import EvalRun
@@ -30,6 +33,7 @@ from sightline.engine.holder import LeaseHolder
 from sightline.engine.judge import InMemoryEmbeddingCache, LiteLLMJudge, warm_up
 from sightline.engine.judge.db_cache import DbJudgeCache
 from sightline.engine.limits import Limits, build_rate_bucket
+from sightline.engine.metrics.custom import Definition, Kind, build
 from sightline.engine.run_execution import (
     WHOLE_RUN,
     ExecutionSettings,
@@ -41,6 +45,7 @@ from sightline.engine.run_outcome import final_status
 from sightline.engine.session.evaluator import SessionTargetEvaluator
 from sightline.engine.targets import RunContext, TargetEvaluator
 from sightline.engine.trace.evaluator import TraceTargetEvaluator
+from sightline.evals.metrics import repository as metrics_repo
 from sightline.evals.runs import repository
 from sightline.kit.statuses import UNFINISHED_RUN_STATUSES, RunStatus, TargetType
 
@@ -83,6 +88,7 @@ class Executor:
             if run is None or run.status not in UNFINISHED_RUN_STATUSES:
                 return
             await repository.mark_run_running(db, run_id)
+            definitions = await custom_definitions(db, run)
         evaluator = self.evaluators.get(run.target_type)
         if evaluator is None:
             await self._fail_run(run_id, f"No evaluator for target type {run.target_type}.")
@@ -92,7 +98,12 @@ class Executor:
             await self.judge_cache.refresh()
         try:
             execution = RunExecution(
-                self._context(run), evaluator, self.factory, self.judge_cache, self.execution, share
+                self._context(run, definitions),
+                evaluator,
+                self.factory,
+                self.judge_cache,
+                self.execution,
+                share,
             )
             await execution.work()
         except RunGone:
@@ -100,16 +111,24 @@ class Executor:
             return
         await self.finalize(run_id)
 
-    def _context(self, run: EvalRun) -> RunContext:
+    def _context(self, run: EvalRun, definitions: Sequence[Definition] = ()) -> RunContext:
         budget = Budget(run.max_cost_usd, spent_usd=run.cost_usd or 0.0)
-        judge = LiteLLMJudge(
-            self.settings.judge_settings,
-            model=run.model,
-            limits=self.limits,
-            cache=self.judge_cache if run.use_cache else None,
-            embedding_cache=self.embedding_cache,
-            budget=budget,
-        )
+
+        def judge_of(model: str | None) -> LiteLLMJudge:
+            return LiteLLMJudge(
+                self.settings.judge_settings,
+                model=model,
+                limits=self.limits,
+                cache=self.judge_cache if run.use_cache else None,
+                embedding_cache=self.embedding_cache,
+                budget=budget,  # one budget: a custom judge's own model spends the run's
+            )
+
+        judge = judge_of(run.model)
+        custom = {}
+        for definition in definitions:
+            own = definition.config.get("model") if definition.kind == Kind.LLM_JUDGE else None
+            custom[definition.name] = build(definition, judge=judge_of(own) if own else None)
         return RunContext(
             run_id=run.id,
             project_id=run.project_id,
@@ -121,6 +140,7 @@ class Executor:
             budget=budget,
             settings=self.settings,
             session_factory=self.factory,
+            custom_metrics=custom,
         )
 
     async def finalize(self, run_id: uuid.UUID) -> None:
@@ -137,3 +157,14 @@ class Executor:
     async def _fail_run(self, run_id: uuid.UUID, message: str) -> None:
         async with transaction(self.factory) as db:
             await repository.finish_run(db, run_id, RunStatus.FAILED, message)
+
+
+async def custom_definitions(db: AsyncSession, run: EvalRun) -> list[Definition]:
+    """The custom metrics of the run at the versions pinned when it was created (deleted
+    metrics included: a run finishes with what it started with)."""
+    pins = dict(run.metric_versions or {})
+    rows = await metrics_repo.versions(db, run.project_id, pins)
+    return [
+        Definition(row.name, row.version, row.kind, row.description, dict(row.config))
+        for row in rows
+    ]

@@ -34,7 +34,12 @@ from sightline.engine.errors import BudgetExhausted
 from sightline.engine.holder import LeaseHolder
 from sightline.engine.judge.db_cache import DbJudgeCache
 from sightline.engine.judge.types import Usage
-from sightline.engine.targets import PairOutcome, RunContext, TargetEvaluator
+from sightline.engine.targets import (
+    BulkTargetEvaluator,
+    PairOutcome,
+    RunContext,
+    TargetEvaluator,
+)
 from sightline.evals.runs import repository
 from sightline.evals.runs.repository import ClaimedTask
 from sightline.kit.statuses import UNFINISHED_RUN_STATUSES, TaskStatus
@@ -49,6 +54,7 @@ MAX_LANES = 256
 MAX_TASK_ATTEMPTS = 3  # claims of a pair that ended in an unexpected (non-metric) error
 MAX_CLAIM_RACES = 20  # empty claims in a row while claimable tasks remain, then leave
 CLAIM_JITTER_SECONDS = 0.01
+JUDGE_FREE_CLAIM_BATCH = 250  # targets per claim when no metric calls the judge
 
 Result = tuple[list[ClaimedTask], list[PairOutcome]]
 
@@ -100,6 +106,11 @@ class RunExecution:
         self.holder = settings.holder
         self.lanes = min(MAX_LANES, max(2, 2 * settings.judge_concurrency))
         self.claim_batch = max(1, min(16, self.lanes // 4))
+        # A judge-free run (deterministic checks only) is bound by database round trips:
+        # claim many targets at once and load them in one go.
+        self.bulk = isinstance(evaluator, BulkTargetEvaluator) and ctx.judge_free
+        if self.bulk:
+            self.claim_batch = JUDGE_FREE_CLAIM_BATCH
         self.held: dict[int, ClaimedTask] = {}
         self.ready: deque[list[ClaimedTask]] = deque()
         self.claim_lock = asyncio.Lock()
@@ -190,6 +201,11 @@ class RunExecution:
         for task in claimed:
             self.held[task.id] = task
             by_target.setdefault(task.target_id, []).append(task)
+        if isinstance(self.evaluator, BulkTargetEvaluator) and self.bulk:
+            try:
+                await self.evaluator.prefetch(self.ctx, list(by_target))
+            except Exception:  # each target is then loaded by its own evaluation
+                logger.warning("could not load %d targets at once", len(by_target), exc_info=True)
         self.ready.extend(by_target.values())
 
     async def _evaluate(self, claimed: list[ClaimedTask]) -> list[PairOutcome]:
@@ -264,8 +280,12 @@ class RunExecution:
             async with transaction(self.factory) as db:
                 if not await repository.run_exists(db, self.ctx.run_id):
                     raise RunGone()
-                for claimed, outcomes in batch:
-                    await self.evaluator.write(db, self.ctx, claimed[0].target_id, outcomes)
+                results = [(claimed[0].target_id, outcomes) for claimed, outcomes in batch]
+                if isinstance(self.evaluator, BulkTargetEvaluator):  # one statement for all
+                    await self.evaluator.write_many(db, self.ctx, results)
+                else:
+                    for target_id, outcomes in results:
+                        await self.evaluator.write(db, self.ctx, target_id, outcomes)
                 await repository.finish_tasks(db, done, TaskStatus.DONE)
                 await repository.finish_tasks(db, failed, TaskStatus.FAILED)
                 await self.judge_cache.flush_into(db)

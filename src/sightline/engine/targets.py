@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +29,9 @@ from sightline.engine.errors import (
     UnparseableAnswer,
 )
 from sightline.engine.judge.types import JudgeClient, Usage
+from sightline.engine.metrics import Metric, get_metric
+from sightline.engine.metrics.custom import scoring_model
+from sightline.kit.statuses import ScoreDataType
 
 # Failure codes: the reason of a FAILED score starts with one (context_overflow and
 # budget_exhausted are the whole reason), and metadata["error"] holds it.
@@ -50,6 +53,26 @@ class RunContext:
     budget: Budget
     settings: Settings
     session_factory: SessionFactory
+    # The run's custom metrics, built from the versions pinned at its creation.
+    custom_metrics: Mapping[str, Metric] = field(default_factory=dict)
+
+    def metric(self, name: str) -> Metric:
+        """A metric of the run by name: its custom metric, else the built-in."""
+        custom = self.custom_metrics.get(name)
+        return custom if custom is not None else get_metric(name)
+
+    def scoring_model(self, metric: Metric) -> str | None:
+        """The model a metric's scores record (None: a deterministic check)."""
+        return scoring_model(metric, self.model)
+
+    @property
+    def judge_free(self) -> bool:
+        """Every metric of the run is a deterministic custom check: no judge call, so the
+        database round trips are the work, and targets are claimed and loaded in bulk."""
+        return bool(self.metric_names) and all(
+            name in self.custom_metrics and self.scoring_model(self.custom_metrics[name]) is None
+            for name in self.metric_names
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,15 +90,33 @@ class PairOutcome:
     # Values the evaluator's evaluate() hands to its write() (not stored as metadata).
     context: dict[str, Any] = field(default_factory=dict)
     not_applicable: bool = False
+    data_type: ScoreDataType = ScoreDataType.NUMERIC
+    label: str | None = None  # a CATEGORICAL score's value (its score is None)
 
     @property
     def failed(self) -> bool:
-        return self.score is None and not self.not_applicable
+        return self.score is None and self.label is None and not self.not_applicable
+
+    @property
+    def value(self) -> str | None:
+        """The stored value: a NUMERIC score rounded to 4 places, BOOLEAN "true"/"false",
+        a CATEGORICAL label; None for a failure or a not-applicable finding."""
+        return stored_value(self.score, self.data_type, self.label)
 
     @classmethod
     def failure(cls, metric: str, error: BaseException, *, store: bool = True) -> PairOutcome:
         code, reason = describe_failure(error)
         return cls(metric, None, reason, {"error": code}, store=store)
+
+
+def stored_value(score: float | None, data_type: str, label: str | None) -> str | None:
+    if data_type == ScoreDataType.CATEGORICAL:
+        return label
+    if score is None:
+        return None
+    if data_type == ScoreDataType.BOOLEAN:
+        return "true" if score >= 0.5 else "false"
+    return str(round(score, 4))
 
 
 class TargetMissing(EngineError):
@@ -111,3 +152,17 @@ class TargetEvaluator(Protocol):
         self, db: AsyncSession, ctx: RunContext, target_id: str, outcomes: list[PairOutcome]
     ) -> None:
         """Upsert the score rows of ``outcomes`` (inside the executor's transaction)."""
+
+
+@runtime_checkable
+class BulkTargetEvaluator(TargetEvaluator, Protocol):
+    """An evaluator that can also load many targets at once (before their evaluation, for a
+    judge-free run) and write many targets' rows in one statement."""
+
+    async def prefetch(self, ctx: RunContext, target_ids: Sequence[str]) -> None:
+        """Load the targets now, for the next ``evaluate`` of each."""
+
+    async def write_many(
+        self, db: AsyncSession, ctx: RunContext, results: Sequence[tuple[str, list[PairOutcome]]]
+    ) -> None:
+        """``write`` for several targets at once."""

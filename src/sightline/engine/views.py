@@ -45,3 +45,9 @@ class TraceView:
     tags: tuple[str, ...] = ()
     environment: str | None = None
     spans: tuple[SpanView, ...] = ()
+    # The trace row's totals (the threshold checks of custom metrics read them); None when
+    # the view was built without them.
+    latency_ms: float | None = None
+    total_cost: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None

@@ -69,3 +69,11 @@ class ScoreDataType(StrEnum):
 class MonitorStatus(StrEnum):
     ACTIVE = "ACTIVE"
     PAUSED = "PAUSED"
+
+
+class AnnotationItemStatus(StrEnum):
+    """One trace of an annotation queue: waiting for a reviewer, annotated, or skipped."""
+
+    PENDING = "PENDING"
+    DONE = "DONE"
+    SKIPPED = "SKIPPED"

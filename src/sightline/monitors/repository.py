@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -170,3 +170,78 @@ async def list_session_scored_at(
         .group_by(SessionScore.session_id, SessionScore.name)
     )
     return {(sid, name): at for sid, name, at in rows.tuples().all()}
+
+
+# -- what is already scored by a custom metric's version ------------------------------------
+# A custom metric's pair is scored only by a score of its current version (an edited metric
+# is scored again), from its judge model (a check's scores have no model: any will do).
+CustomWanted = Mapping[str, tuple[int, str | None]]  # name -> (version, model or None)
+
+
+def _version_text() -> Any:
+    # As text: a score posted with odd metadata must not break the query.
+    return TraceScore.metadata_["metric_version"].as_string()
+
+
+def _matches(wanted: CustomWanted, name: str, model: str | None, version: Any) -> bool:
+    want_version, want_model = wanted[name]
+    return str(version) == str(want_version) and (want_model is None or model == want_model)
+
+
+async def list_scored_custom_trace_pairs(
+    db: AsyncSession,
+    project_id: uuid.UUID,
+    trace_ids: Sequence[uuid.UUID],
+    wanted: CustomWanted,
+) -> set[tuple[uuid.UUID, str]]:
+    found: set[tuple[uuid.UUID, str]] = set()
+    if not wanted:
+        return found
+    for start in range(0, len(trace_ids), _CHUNK):
+        rows = await db.execute(
+            select(TraceScore.trace_id, TraceScore.name, TraceScore.model, _version_text())
+            .where(
+                TraceScore.project_id == project_id,
+                TraceScore.trace_id.in_(list(trace_ids[start : start + _CHUNK])),
+                TraceScore.name.in_(list(wanted)),
+                TraceScore.status == ScoreStatus.SUCCESS,
+                TraceScore.source == ScoreSource.AUTOMATED,
+            )
+            .distinct()
+        )
+        found.update(
+            (tid, name)
+            for tid, name, model, version in rows.tuples().all()
+            if _matches(wanted, name, model, version)
+        )
+    return found
+
+
+async def list_custom_session_scored_at(
+    db: AsyncSession, project_id: uuid.UUID, wanted: CustomWanted
+) -> dict[tuple[str, str], datetime]:
+    if not wanted:
+        return {}
+    version = SessionScore.metadata_["metric_version"].as_string()
+    rows = await db.execute(
+        select(
+            SessionScore.session_id,
+            SessionScore.name,
+            SessionScore.model,
+            version,
+            func.max(SessionScore.created_at),
+        )
+        .where(
+            SessionScore.project_id == project_id,
+            SessionScore.name.in_(list(wanted)),
+            SessionScore.status == ScoreStatus.SUCCESS,
+            SessionScore.source == ScoreSource.AUTOMATED,
+        )
+        .group_by(SessionScore.session_id, SessionScore.name, SessionScore.model, version)
+    )
+    scored: dict[tuple[str, str], datetime] = {}
+    for sid, name, model, found_version, at in rows.tuples().all():
+        if _matches(wanted, name, model, found_version):
+            key = (sid, name)
+            scored[key] = max(at, scored.get(key, at))
+    return scored

@@ -4,7 +4,7 @@ answers 422 where PandaProbe stored bad filters, NULLs or empty metric lists (§
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -13,14 +13,16 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sightline.config import Settings
-from sightline.db.models import EvalMonitor, EvalRun
+from sightline.db.models import CustomMetric, EvalMonitor, EvalRun
 from sightline.engine.metrics import listed_metrics
 from sightline.engine.session.aggregation import SESSION_METRICS
 from sightline.errors import Conflict, DomainValidationError, NotFound
+from sightline.evals.metrics import service as custom_metrics
 from sightline.evals.runs import service as evals
 from sightline.evals.runs.providers import check_judge_model
 from sightline.evals.runs.schemas import EvalRunFilters
 from sightline.evals.sessions.schemas import SessionEvalRunFilters, parse_signal_weights
+from sightline.evals.sessions.service import session_checks
 from sightline.kit.statuses import MonitorStatus, TargetType
 from sightline.monitors import repository as repo
 from sightline.monitors.cadence import next_after, normalize_cadence
@@ -46,12 +48,16 @@ def _check_target_type(target_type: str) -> str:
     return target_type
 
 
-def _check_metrics(target_type: str, metrics: Sequence[str]) -> list[str]:
-    known = (
-        {m.name for m in listed_metrics()}
-        if target_type == TargetType.TRACE
-        else set(SESSION_METRICS)
-    )
+def _check_metrics(
+    target_type: str, metrics: Sequence[str], custom: Mapping[str, CustomMetric] | None = None
+) -> list[str]:
+    """Built-in names of the target type, or the project's custom metrics (a SESSION
+    monitor takes the deterministic ones, as session runs do)."""
+    custom = custom or {}
+    if target_type == TargetType.TRACE:
+        known = {m.name for m in listed_metrics()} | set(custom)
+    else:
+        known = set(SESSION_METRICS) | session_checks(metrics, custom)
     unknown = [m for m in metrics if m not in known]
     if unknown:
         kind = "session metrics" if target_type == TargetType.SESSION else "metrics"
@@ -116,7 +122,8 @@ async def create_monitor(
 ) -> EvalMonitor:
     target_type = _check_target_type(body.target_type)
     _check_weights(target_type, body.signal_weights)
-    metrics = _check_metrics(target_type, body.metrics)
+    custom = await custom_metrics.live_metrics(db, project_id, body.metrics)
+    metrics = _check_metrics(target_type, body.metrics, custom)
     cadence = normalize_cadence(body.cadence)
     filters = dict(body.filters)
     inner = _pop_weights(filters)
@@ -138,7 +145,7 @@ async def create_monitor(
         created_at=now,
         updated_at=now,
     )
-    check_models(settings, monitor)
+    check_models(settings, monitor, custom)
     await repo.add_monitor(db, monitor)
     return monitor
 
@@ -175,8 +182,10 @@ async def update_monitor(
         raise DomainValidationError("target_type cannot be changed.")
     if "name" in sent and body.name is not None:
         monitor.name = body.name
+    custom = await custom_metrics.live_metrics(db, project_id, monitor.metric_names)
     if "metrics" in sent and body.metrics is not None:
-        monitor.metric_names = _check_metrics(monitor.target_type, body.metrics)
+        custom = await custom_metrics.live_metrics(db, project_id, body.metrics)
+        monitor.metric_names = _check_metrics(monitor.target_type, body.metrics, custom)
     _apply_filters(monitor, body, sent)
     for field, default in RESETTABLE.items():
         if field in sent:
@@ -187,7 +196,7 @@ async def update_monitor(
         if monitor.status == MonitorStatus.ACTIVE:
             monitor.next_run_at = next_after(monitor.cadence, now)
     if sent & {"model", "metrics"}:
-        check_models(settings, monitor)
+        check_models(settings, monitor, custom)
     monitor.updated_at = now
     await db.flush()
     return monitor

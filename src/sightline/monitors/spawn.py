@@ -5,23 +5,36 @@ Decision order: filters match nothing → skip; ``only_if_changed`` and no trace
 the previous run → skip; deterministic sample; ``only_unscored`` drops pairs that already have
 a SUCCESS score from the same judge model → skip if none are left. A skip is recorded on the
 monitor (``last_skip_reason``) by the scheduler, never a failed run.
+
+A custom metric of the monitor is resolved at each spawn: the run pins its current version,
+and ``only_unscored`` counts only scores of that version (from the metric's judge model; a
+deterministic check's from any), so editing a metric has its traces scored again. A custom
+metric deleted since the monitor was made skips the spawn, naming it.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sightline.config import Settings
-from sightline.db.models import EvalMonitor, EvalRun
-from sightline.engine.metrics import get_metric
+from sightline.db.models import CustomMetric, EvalMonitor, EvalRun
+from sightline.engine.judge.catalog import resolve_model
+from sightline.engine.metrics import listed_metrics
+from sightline.engine.metrics.custom import Kind
 from sightline.engine.queue import JobQueue
+from sightline.engine.session.aggregation import SESSION_METRICS
+from sightline.evals.metrics import service as custom_metrics
 from sightline.evals.runs import service as evals
-from sightline.evals.runs.providers import check_embedding_model, check_judge_model
+from sightline.evals.runs.providers import (
+    check_embedding_model,
+    check_judge_model,
+    check_run_models,
+)
 from sightline.evals.sessions import repository as session_repo
 from sightline.kit.statuses import TargetType
 from sightline.monitors import repository as repo
@@ -43,15 +56,35 @@ class SpawnContext:
     now: Callable[[], datetime]
 
 
-def check_models(settings: Settings, monitor: EvalMonitor) -> str:
+def check_models(
+    settings: Settings, monitor: EvalMonitor, custom: Mapping[str, CustomMetric] | None = None
+) -> str:
     """The resolved judge model, or a 422 naming what to configure (at create, PATCH and
     every spawn: an unreachable judge must not produce runs that fail every pair)."""
+    names = list(monitor.metric_names)
+    custom = custom or {}
+    if monitor.target_type == TargetType.TRACE:
+        return check_run_models(settings, monitor.model, names, custom)
+    if all(name in custom for name in names):  # custom checks only: no signal to compute
+        return resolve_model(monitor.model or settings.judge_settings.model)
     model = check_judge_model(settings, monitor.model)
-    if monitor.target_type == TargetType.SESSION or any(
-        get_metric(name).uses_embeddings for name in monitor.metric_names
-    ):
-        check_embedding_model(settings)  # session signals include coherence
+    check_embedding_model(settings)  # session signals include coherence
     return model
+
+
+def _custom_wanted(
+    monitor: EvalMonitor, custom: Mapping[str, CustomMetric], model: str
+) -> dict[str, tuple[int, str | None]]:
+    """Per custom metric: the version a score must have, and its model (None: any)."""
+    wanted: dict[str, tuple[int, str | None]] = {}
+    for name in monitor.metric_names:
+        row = custom.get(name)
+        if row is None:
+            continue
+        judged = row.kind == Kind.LLM_JUDGE
+        own = row.config.get("model")
+        wanted[name] = (row.version, (resolve_model(own) if own else model) if judged else None)
+    return wanted
 
 
 async def _targets(db: AsyncSession, monitor: EvalMonitor, filters: dict[str, object]) -> list[str]:
@@ -77,14 +110,19 @@ async def _unscored_pairs(
     monitor: EvalMonitor,
     targets: Sequence[str],
     model: str,
+    custom: Mapping[str, CustomMetric],
 ) -> list[tuple[str, str]]:
     metrics = list(monitor.metric_names)
+    wanted = _custom_wanted(monitor, custom, model)
+    builtins = [m for m in metrics if m not in wanted]
     if monitor.target_type == TargetType.TRACE:
         ids = [uuid.UUID(t) for t in targets]
-        scored = await repo.list_scored_trace_pairs(db, monitor.project_id, ids, metrics, model)
+        scored = await repo.list_scored_trace_pairs(db, monitor.project_id, ids, builtins, model)
+        scored |= await repo.list_scored_custom_trace_pairs(db, monitor.project_id, ids, wanted)
         return [(t, m) for t in targets for m in metrics if (uuid.UUID(t), m) not in scored]
     # A session is judged again once it has grown since its last successful score.
-    scored_at = await repo.list_session_scored_at(db, monitor.project_id, metrics, model)
+    scored_at = await repo.list_session_scored_at(db, monitor.project_id, builtins, model)
+    scored_at.update(await repo.list_custom_session_scored_at(db, monitor.project_id, wanted))
     grown = await session_repo.last_ingested_by_session(db, monitor.project_id, targets)
     return [
         (sid, metric)
@@ -99,7 +137,11 @@ async def spawn_run(
 ) -> EvalRun | Skipped:
     noun = "traces" if monitor.target_type == TargetType.TRACE else "sessions"
     filters = {k: v for k, v in (monitor.filters or {}).items() if k != WEIGHTS_KEY}
-    model = check_models(context.settings, monitor)
+    custom = await custom_metrics.live_metrics(db, monitor.project_id, monitor.metric_names)
+    gone = [n for n in monitor.metric_names if n not in custom and not _builtin(monitor, n)]
+    if gone:
+        return Skipped(f"The monitor's metrics {', '.join(gone)} no longer exist in the project.")
+    model = check_models(context.settings, monitor, custom)
 
     targets = await _targets(db, monitor, filters)
     if not targets:
@@ -112,7 +154,7 @@ async def spawn_run(
     if not targets:
         return Skipped(f"The {monitor.sampling_rate:g} sample of the matching {noun} is empty.")
     if monitor.only_unscored:
-        pairs = await _unscored_pairs(db, monitor, targets, model)
+        pairs = await _unscored_pairs(db, monitor, targets, model, custom)
         if not pairs:
             return Skipped(
                 f"Every matching {noun[:-1]} already has a successful score for "
@@ -121,7 +163,14 @@ async def spawn_run(
     else:
         pairs = [(t, m) for t in targets for m in monitor.metric_names]
     pairs = _cap(pairs, context.settings.max_run_targets)
-    return await _create_run(db, monitor, context, model, pairs)
+    versions = evals.pinned_versions(monitor.metric_names, custom)
+    return await _create_run(db, monitor, context, model, pairs, versions)
+
+
+def _builtin(monitor: EvalMonitor, name: str) -> bool:
+    if monitor.target_type == TargetType.SESSION:
+        return name in SESSION_METRICS
+    return name in {m.name for m in listed_metrics()}
 
 
 def _cap(pairs: list[tuple[str, str]], max_targets: int) -> list[tuple[str, str]]:
@@ -143,6 +192,7 @@ async def _create_run(
     context: SpawnContext,
     model: str,
     pairs: list[tuple[str, str]],
+    versions: dict[str, int],
 ) -> EvalRun:
     run = await evals.create_run_with_targets(
         db, monitor.project_id,
@@ -151,6 +201,7 @@ async def _create_run(
         filters=dict(monitor.filters or {}), model=model, sampling_rate=monitor.sampling_rate,
         sample_salt=str(monitor.id), name=f"[Monitor] {monitor.name}"[:MAX_NAME],
         monitor_id=monitor.id, max_cost_usd=monitor.max_cost_usd, pairs=pairs,
+        metric_versions=versions,
     )  # fmt: skip
     now = context.now()
     monitor.last_run_at = now

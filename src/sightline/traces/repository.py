@@ -28,11 +28,13 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    type_coerce,
 )
-from sqlalchemy.engine import RowMapping
+from sqlalchemy.engine import Row, RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sightline.db.models import Span, Trace, TraceTag
+from sightline.db.types import UuidText
 from sightline.traces.filters import Page, SortOrder, TraceFilters, TraceSortBy
 
 trace_table = cast(Table, Trace.__table__)
@@ -288,6 +290,53 @@ async def existing_trace_ids(
         )
         found.update((await db.execute(stmt)).scalars())
     return found
+
+
+_VIEW_TRACE_COLUMNS = (
+    T.trace_id, T.name, T.status, T.started_at, T.ended_at, T.input, T.output, T.metadata,
+    T.session_id, T.user_id, T.tags, T.environment, T.latency_ms, T.total_cost,
+    T.prompt_tokens, T.completion_tokens,
+)  # fmt: skip
+_VIEW_SPAN_COLUMNS = (
+    type_coerce(S.span_id, UuidText).label("span_id"),
+    type_coerce(S.trace_id, UuidText).label("trace_id"),
+    type_coerce(S.parent_span_id, UuidText).label("parent_span_id"), S.name, S.kind, S.status,
+    S.started_at,
+    S.ended_at, S.input, S.output, S.model, S.token_usage, S.metadata, S.error,
+)  # fmt: skip
+# The order of the columns in load_trace_rows' rows (engine/trace/rows.py unpacks by it).
+VIEW_TRACE_FIELDS = tuple(c.name for c in _VIEW_TRACE_COLUMNS)
+VIEW_SPAN_FIELDS = tuple(c.name for c in _VIEW_SPAN_COLUMNS)
+
+
+async def load_trace_rows(
+    db: AsyncSession, project_id: uuid.UUID, trace_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[Row[Any], list[Row[Any]]]]:
+    """``load_traces`` as plain rows of the columns an evaluation reads (no ORM objects):
+    what a judge-free evaluation run loads by the hundred, where building ORM objects and
+    decoding unread JSON columns was most of its work."""
+    loaded: dict[uuid.UUID, tuple[Row[Any], list[Row[Any]]]] = {}
+    for chunk in chunks(list(trace_ids)):
+        traces = await db.execute(
+            select(*_VIEW_TRACE_COLUMNS).where(
+                T.project_id == project_id, T.trace_id.in_(list(chunk))
+            )
+        )
+        by_text: dict[str, uuid.UUID] = {}
+        for trace in traces:
+            loaded[trace.trace_id] = (trace, [])
+            by_text[str(trace.trace_id)] = trace.trace_id
+        wanted = [t for t in chunk if t in loaded]
+        if not wanted:
+            continue
+        spans = await db.execute(
+            select(*_VIEW_SPAN_COLUMNS)
+            .where(S.trace_id.in_(wanted))
+            .order_by(S.started_at, S.span_id)
+        )
+        for span in spans:  # trace_id as text, as span_id (no uuid.UUID per span)
+            loaded[by_text[span.trace_id]][1].append(span)
+    return loaded
 
 
 async def load_traces(

@@ -98,12 +98,16 @@ def _shown_value(score: dict[str, Any]) -> str:
 
 
 def _number(value: Any) -> float | None:
+    """A run's score as a number: a BOOLEAN one (a custom check) is 1 or 0, so its mean is
+    the pass rate, as in the score analytics."""
     if value is None:
         return None
+    if value in ("true", "false"):
+        return 1.0 if value == "true" else 0.0
     try:
         return float(value)
     except (TypeError, ValueError):
-        return None  # a label (BOOLEAN, CATEGORICAL): not part of a mean
+        return None  # a label (CATEGORICAL): not part of a mean
 
 
 def _score_page(

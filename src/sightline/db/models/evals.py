@@ -29,6 +29,9 @@ class EvalRun(Base):
     name: Mapped[str | None] = mapped_column(String(255), nullable=True)
     target_type: Mapped[str] = mapped_column(String(20))
     metric_names: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # The version of each custom metric of metric_names, pinned at creation (null when the
+    # run uses built-ins only).
+    metric_versions: Mapped[dict[str, int] | None] = mapped_column(JSONType, nullable=True)
     filters: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     sampling_rate: Mapped[float] = mapped_column(Float, default=1.0)
     sample_salt: Mapped[str] = mapped_column(String(64), default="")

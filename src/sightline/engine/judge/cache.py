@@ -44,9 +44,19 @@ class EmbeddingCache(Protocol):
     async def put_many(self, model: str, vectors: dict[str, tuple[float, ...]]) -> None: ...
 
 
-def judge_cache_key(model: str, messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
+def judge_cache_key(
+    model: str,
+    messages: list[dict[str, str]],
+    schema: dict[str, Any],
+    scope: str | None = None,
+) -> str:
+    """``scope`` (a custom metric's name and version) is in the key only when given, so the
+    built-in metrics' keys are what they always were."""
+    keyed: dict[str, Any] = {"model": model, "messages": messages, "schema": schema}
+    if scope is not None:
+        keyed["scope"] = scope
     payload = json.dumps(
-        {"model": model, "messages": messages, "schema": schema},
+        keyed,
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,

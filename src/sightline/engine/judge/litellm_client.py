@@ -78,7 +78,7 @@ class LiteLLMJudge:
     async def complete(self, request: JudgeRequest[AnswerT]) -> JudgeResult[AnswerT]:
         messages = request.messages()
         schema = strict_schema(request.answer_model)
-        key = judge_cache_key(self._model, messages, schema)
+        key = judge_cache_key(self._model, messages, schema, request.cache_scope)
         if self._cache is not None:
             hit = await self._cache.get(key)
             if hit is not None:

@@ -74,6 +74,9 @@ class JudgeRequest(Generic[AnswerT]):
     # Checks what a schema cannot express (one verdict per listed call, say): raises
     # ValueError naming the problem, which earns the judge its one repair request.
     check: Callable[[AnswerT], None] | None = None
+    # Part of the judge-cache key besides model, messages and schema (a custom metric's
+    # name and version: an edited metric never reuses an older version's answers).
+    cache_scope: str | None = None
 
     @property
     def schema_name(self) -> str:

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sightline.engine.judge.types import Usage
 from sightline.engine.metrics.context import TraceEvaluation, UsageMeter
+from sightline.kit.statuses import ScoreDataType
 
 DEFAULT_THRESHOLD = 0.5
 # The reason of a not-applicable result starts with this word, and its metadata holds
@@ -34,10 +35,14 @@ class MetricResult:
     reason: str | None
     metadata: dict[str, Any]  # always holds threshold and success (None when not applicable)
     usage: Usage = field(default_factory=Usage)  # judge calls made for this result
+    # What the stored value is (custom metrics, issue 15): NUMERIC is ``score``; BOOLEAN is
+    # "true"/"false" from a score of 1.0/0.0; CATEGORICAL is ``label`` (``score`` None).
+    data_type: ScoreDataType = ScoreDataType.NUMERIC
+    label: str | None = None
 
     @property
     def not_applicable(self) -> bool:
-        return self.score is None
+        return self.score is None and self.label is None
 
 
 class Metric(ABC):

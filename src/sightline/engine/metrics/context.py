@@ -150,9 +150,16 @@ class TraceEvaluation:
     def _payload_budget(self) -> int:
         return max(1, self.token_budget - PROMPT_RESERVE_TOKENS)
 
-    async def ask(self, request: JudgeRequest[AnswerT], meter: UsageMeter) -> AnswerT:
+    async def ask(
+        self,
+        request: JudgeRequest[AnswerT],
+        meter: UsageMeter,
+        *,
+        judge: JudgeClient | None = None,
+    ) -> AnswerT:
+        """``judge``: another client than the run's (a custom metric with its own model)."""
         try:
-            result = await self.judge.complete(request)
+            result = await (judge or self.judge).complete(request)
         except EngineError as exc:
             _charge_failure(exc, meter)
             raise

@@ -17,7 +17,7 @@ from sightline.engine.render.calls import render_available, render_calls
 from sightline.engine.render.fit import DoesNotFit, fit
 from sightline.engine.render.slots import cut, omission
 from sightline.engine.render.trace import trace_items, tree
-from sightline.engine.views import TraceView
+from sightline.engine.views import SpanView, TraceView
 
 __all__ = [
     "DoesNotFit",
@@ -38,9 +38,17 @@ class RenderedTrace:
     cuts: int  # payloads shown in part or left out (0: the whole trace is there)
 
 
-def render_trace(trace: TraceView, *, token_budget: int = 6000) -> RenderedTrace:
+def render_trace(
+    trace: TraceView,
+    *,
+    token_budget: int = 6000,
+    spans: tuple[SpanView, ...] | None = None,
+    input_output: bool = True,
+) -> RenderedTrace:
+    """``spans`` and ``input_output``: see ``trace.trace_items`` (default: the whole trace)."""
+    items = trace_items(trace, token_budget * 4, spans=spans, input_output=input_output)
     try:
-        text, cuts = fit(trace_items(trace, token_budget * 4), token_budget)
+        text, cuts = fit(items, token_budget)
     except DoesNotFit as too_big:
         raise ContextOverflow(
             f"trace {trace.trace_id} needs ~{too_big.skeleton_tokens} tokens for its "

@@ -28,7 +28,16 @@ STEP_RECENT_MESSAGES = 2  # a step's newest prompt and its reply
 TOP_SHARE = 3
 
 
-def trace_items(trace: TraceView, budget_chars: int) -> list[Item]:
+def trace_items(
+    trace: TraceView,
+    budget_chars: int,
+    *,
+    spans: tuple[SpanView, ...] | None = None,
+    input_output: bool = True,
+) -> list[Item]:
+    """``spans``: the steps to show (default: all); ``input_output``: with the trace's input
+    and output (a custom judge metric may see only some spans, or only those two)."""
+    shown = trace.spans if spans is None else spans
     top_cap = budget_chars // TOP_SHARE
     duration = _duration(trace.started_at, trace.ended_at)
     items: list[Item] = [
@@ -40,16 +49,18 @@ def trace_items(trace: TraceView, budget_chars: int) -> list[Item]:
     fields = [
         f
         for f in (
-            _task_field(trace.input, top_cap),
-            _field("output", trace.output, ((ANSWER, top_cap), (HISTORY, None))),
+            _task_field(trace.input, top_cap) if input_output else None,
+            _field("output", trace.output, ((ANSWER, top_cap), (HISTORY, None)))
+            if input_output
+            else None,
         )
         if f is not None
     ]
     if fields:
         items.append(Block(None, "", fields, fold=False))
-    if trace.spans:
+    if shown:
         items.append("steps:")
-        items.extend(_span_block(span, "  " * (depth + 1)) for depth, span in tree(trace.spans))
+        items.extend(_span_block(span, "  " * (depth + 1)) for depth, span in tree(shown))
     return items
 
 

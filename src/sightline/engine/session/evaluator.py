@@ -11,6 +11,10 @@ cost of their own.
 A signal is evidence (a number the maths uses), no evidence (not applicable, or an older
 score marked with a ``note``: stored, not counted, never recomputed because of it), or
 failed (a judge error: counted against the session's evidence, see ``aggregation``).
+
+A project's deterministic custom metrics (issue 15) score a session too, from its traces
+as one whole and without any signal (``CheckMetric.on_session``); a run of those alone
+computes no signal at all.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from sightline.engine.session.aggregation import (
     NothingToEvaluate,
     merge_weights,
 )
+from sightline.engine.session.checks import check_outcome
 from sightline.engine.targets import (
     PairOutcome,
     RunContext,
@@ -62,16 +67,36 @@ class SessionTargetEvaluator:
     async def evaluate(
         self, ctx: RunContext, target_id: str, metrics: Sequence[str]
     ) -> list[PairOutcome]:
+        checks = [m for m in metrics if m in ctx.custom_metrics]
+        builtins = [m for m in metrics if m not in ctx.custom_metrics]
         async with ctx.session_factory() as db:
             traces, spans = await repo.list_session_traces(db, ctx.project_id, target_id)
-            reusable = await scores_repo.list_reusable_signals(
-                db, ctx.project_id, [t.trace_id for t in traces], SIGNALS, ctx.model
+            reusable = (
+                await scores_repo.list_reusable_signals(
+                    db, ctx.project_id, [t.trace_id for t in traces], SIGNALS, ctx.model
+                )
+                if builtins
+                else {}
             )
         if not traces:
             missing = TargetMissing(f"session {target_id} has no traces in the project")
             return [PairOutcome.failure(m, missing) for m in metrics]
 
         views = [to_trace_view(t, spans[t.trace_id]) for t in traces]
+        checked = [check_outcome(ctx, name, views) for name in checks]
+        if not builtins:
+            return checked
+        return await self._signals(ctx, target_id, builtins, traces, views, reusable) + checked
+
+    async def _signals(
+        self,
+        ctx: RunContext,
+        target_id: str,
+        metrics: Sequence[str],
+        traces: Sequence[Trace],
+        views: list[TraceView],
+        reusable: dict[tuple[uuid.UUID, str], Any],
+    ) -> list[PairOutcome]:
         tally = _Tally({view.trace_id: {} for view in views})
         wanted: list[list[str]] = []
         for trace in traces:
@@ -116,7 +141,9 @@ class SessionTargetEvaluator:
     async def write(
         self, db: AsyncSession, ctx: RunContext, target_id: str, outcomes: list[PairOutcome]
     ) -> None:
-        await scores_repo.upsert_trace_scores(db, self._pending.pop((ctx.run_id, target_id), []))
+        signals = self._pending.pop((ctx.run_id, target_id), [])
+        if signals:
+            await scores_repo.upsert_trace_scores(db, signals)
         now = utcnow()
         await scores_repo.upsert_session_scores(
             db, [_session_row(ctx, target_id, o, now) for o in outcomes if o.store]
@@ -271,13 +298,13 @@ def _session_row(
         "session_id": session_id,
         "eval_run_id": ctx.run_id,
         "name": outcome.metric,
-        "data_type": ScoreDataType.NUMERIC,
-        "value": None if outcome.score is None else str(round(outcome.score, 4)),
+        "data_type": outcome.data_type,
+        "value": outcome.value,
         "source": ScoreSource.AUTOMATED,
         "status": ScoreStatus.FAILED if outcome.failed else ScoreStatus.SUCCESS,
         "reason": outcome.reason,
         "metadata": dict(outcome.metadata),
-        "model": ctx.model,
+        "model": outcome.context.get("model", ctx.model),
         "judge_calls": 0,  # the signal trace scores carry the cost
         "prompt_tokens": 0,
         "completion_tokens": 0,

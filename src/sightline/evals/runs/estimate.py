@@ -26,10 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sightline.config import Settings
 from sightline.engine.errors import ContextOverflow
 from sightline.engine.judge.catalog import estimate_tokens, price, resolve_model
-from sightline.engine.metrics import get_metric, listed_metrics
+from sightline.engine.metrics import Metric, get_metric, listed_metrics
+from sightline.engine.metrics.custom import JudgeMetric
 from sightline.engine.render import render_trace
 from sightline.engine.trace.evaluator import to_trace_view
 from sightline.errors import DomainValidationError
+from sightline.evals.metrics import service as custom_metrics
 from sightline.evals.runs.schemas import EvalRunFilters
 from sightline.evals.runs.service import (
     default_salt,
@@ -79,7 +81,9 @@ async def estimate_trace_run(
     sampling_rate: float = 1.0,
 ) -> RunEstimate:
     """The run ``create_trace_run`` would make from the same arguments, priced."""
-    names = validate_metrics(metrics, (m.name for m in listed_metrics()))
+    custom = await custom_metrics.live_metrics(db, project_id)
+    names = validate_metrics(metrics, [*(m.name for m in listed_metrics()), *custom])
+    chosen = custom_metrics.built(custom[n] for n in names if n in custom)
     if not 0.0 < sampling_rate <= 1.0:
         raise DomainValidationError("sampling_rate must be greater than 0 and at most 1.")
     judge = resolve_model(model) if model else resolve_default_model(settings)
@@ -107,8 +111,12 @@ async def estimate_trace_run(
     embed_tokens = round(sum(embedded) / len(embedded)) if embedded else 0
     unpriced: set[str] = set()
     costs = [
-        _metric_cost(name, judge, settings, trace_tokens, embed_tokens, unpriced) for name in names
-    ]
+        _metric_cost(
+            chosen.get(name) or get_metric(name), judge, settings, trace_tokens, embed_tokens,
+            unpriced,
+        )
+        for name in names
+    ]  # fmt: skip
     count = len(targets)
     calls = sum(c.calls_per_trace for c in costs)
     prompt = sum(c.prompt_tokens_per_trace for c in costs)
@@ -127,14 +135,16 @@ async def estimate_trace_run(
 
 
 def _metric_cost(
-    name: str,
+    metric: Metric,
     judge: str,
     settings: Settings,
     trace_tokens: int,
     embed_tokens: int,
     unpriced: set[str],
 ) -> MetricCost:
-    metric = get_metric(name)
+    """A custom check has no stage (no judge call, cost 0); a custom judge one."""
+    if isinstance(metric, JudgeMetric) and metric.config.model:
+        judge = resolve_model(metric.config.model)
     prompt = sum(trace_tokens + estimate_tokens(stage.prompt) for stage in metric.stages)
     calls = len(metric.stages)
     cost, note = price(judge, prompt, calls * COMPLETION_TOKENS_PER_CALL)
@@ -147,7 +157,7 @@ def _metric_cost(
         cost += embed_cost
         if embed_note:
             unpriced.add(embedding_model)
-    return MetricCost(name, calls, embeddings, prompt, cost)
+    return MetricCost(metric.name, calls, embeddings, prompt, cost)
 
 
 def _spread(items: Sequence[uuid.UUID], count: int) -> list[uuid.UUID]:

@@ -3,9 +3,14 @@ could never be reached (PandaProbe accepts it and fails every metric later, §6 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from sightline.config import Settings
+from sightline.db.models import CustomMetric
 from sightline.engine.judge.catalog import resolve_model
 from sightline.engine.judge.local_embeddings import LOCAL_PREFIX
+from sightline.engine.metrics import get_metric
+from sightline.engine.metrics.custom import Kind
 from sightline.errors import DomainValidationError
 
 # LiteLLM provider prefix -> the env vars LiteLLM reads its credentials from.
@@ -66,6 +71,32 @@ def check_judge_model(settings: Settings, model: str | None) -> str:
         key_setting="SIGHTLINE_JUDGE_API_KEY",
         what="judge model",
     )
+    return resolved
+
+
+def check_run_models(
+    settings: Settings,
+    model: str | None,
+    names: Sequence[str],
+    custom: Mapping[str, CustomMetric],
+    *,
+    embeddings: bool = True,
+) -> str:
+    """The run's resolved judge model, after a 422 for any model the metrics need but
+    cannot reach: the run's judge (built-ins, and custom judges without their own model;
+    not checked when every metric is a deterministic check), each custom judge's own model,
+    and the embedding model (coherence)."""
+    builtins = [name for name in names if name not in custom]
+    judges = [custom[n] for n in names if n in custom and custom[n].kind == Kind.LLM_JUDGE]
+    if builtins or any(not row.config.get("model") for row in judges):
+        resolved = check_judge_model(settings, model)
+    else:
+        resolved = resolve_model(model or settings.judge_settings.model)
+    for row in judges:
+        if row.config.get("model"):
+            check_judge_model(settings, row.config["model"])
+    if embeddings and any(get_metric(name).uses_embeddings for name in builtins):
+        check_embedding_model(settings)
     return resolved
 
 

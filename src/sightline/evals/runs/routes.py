@@ -8,11 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from sightline.dependencies import DbDep, QueueDep, RunScopeDep, ScopeDep, SettingsDep
-from sightline.engine.metrics import get_metric, listed_metrics, template
-from sightline.evals.runs import service
+from sightline.evals.runs import catalog, service
 from sightline.evals.runs.providers import list_providers
 from sightline.evals.runs.schemas import (
-    EvalRunFilters,
     EvalRunResponse,
     MetricInfo,
     ProviderInfo,
@@ -35,29 +33,16 @@ async def get_providers(_scope: ScopeDep, settings: SettingsDep) -> list[Provide
 
 
 @router.get("/trace-metrics", response_model=list[MetricInfo])
-async def get_trace_metrics(_scope: ScopeDep) -> list[MetricInfo]:
-    return [
-        MetricInfo(name=m.name, description=m.description, category="trace")
-        for m in listed_metrics()
-    ]
+async def get_trace_metrics(scope: ScopeDep, db: DbDep) -> list[MetricInfo]:
+    """The built-in trace metrics, then the project's own (category "custom")."""
+    return await catalog.list_trace_metrics(db, scope.project_id)
 
 
 @router.get("/trace-runs/template", response_model=RunTemplate)
 async def get_run_template(
-    _scope: ScopeDep, settings: SettingsDep, metric: Annotated[str, Query()]
+    scope: ScopeDep, db: DbDep, settings: SettingsDep, metric: Annotated[str, Query()]
 ) -> RunTemplate:
-    listed = [m.name for m in listed_metrics()]
-    if metric not in listed:  # hidden metrics (loop_detection) have no standalone template
-        raise service.unknown_metrics([metric], listed, heading="Unknown metric")
-    found = get_metric(metric)
-    return RunTemplate.model_validate(
-        {
-            "metric": template(found),
-            "filters": dict.fromkeys(EvalRunFilters.model_fields),
-            "sampling_rate": 1.0,
-            "model": service.resolve_default_model(settings),
-        }
-    )
+    return await catalog.run_template(db, scope.project_id, settings, metric)
 
 
 def _run_response(run: object) -> EvalRunResponse:

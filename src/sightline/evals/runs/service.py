@@ -9,7 +9,12 @@ Public API for other domains (monitors, session runs):
   targets), used by session runs.
 - ``validate_metrics``, ``check_metric_names``, ``unknown_metrics`` (the one 422 for
   unknown metric names, with the closest valid name), ``in_sample``, ``check_judge_model``
-  (``evals.runs.providers``).
+  and ``check_run_models`` (the judge and embedding models a list of built-in and custom
+  metrics needs; both ``evals.runs.providers``).
+
+A run names the project's custom metrics like built-ins; their current versions are pinned
+in ``eval_run.metric_versions`` when the run is created, so a run (and its retry) always
+evaluates the definition it was created with.
 """
 
 from __future__ import annotations
@@ -23,13 +28,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sightline.config import Settings
-from sightline.db.models import EvalRun
+from sightline.db.models import CustomMetric, EvalRun
 from sightline.engine.judge.catalog import resolve_model
-from sightline.engine.metrics import get_metric, listed_metrics
+from sightline.engine.metrics import listed_metrics
 from sightline.engine.queue import JobQueue, enqueue_after_commit
 from sightline.errors import DomainValidationError, NotFound
+from sightline.evals.metrics import service as custom_metrics
 from sightline.evals.runs import repository
-from sightline.evals.runs.providers import check_embedding_model, check_judge_model
+from sightline.evals.runs.providers import check_run_models
 from sightline.evals.runs.schemas import EvalRunFilters, EvalRunResponse
 from sightline.kit.statuses import RunStatus, TargetType
 from sightline.traces import repository as traces_repo
@@ -102,6 +108,10 @@ def resolve_default_model(settings: Settings) -> str:
     return resolve_model(settings.judge_settings.model)
 
 
+def pinned_versions(names: Iterable[str], custom: Mapping[str, CustomMetric]) -> dict[str, int]:
+    return {name: custom[name].version for name in names if name in custom}
+
+
 def _check_run_size(settings: Settings, count: int, what: str) -> None:
     if count > settings.max_run_targets:
         raise DomainValidationError(
@@ -131,10 +141,9 @@ async def create_trace_run(
     Validates like the HTTP API does, so monitors get the same 422s."""
     if not 0.0 < sampling_rate <= 1.0:
         raise DomainValidationError("sampling_rate must be greater than 0 and at most 1.")
-    names = validate_metrics(metrics, (m.name for m in listed_metrics()))
-    resolved_model = check_judge_model(settings, model)
-    if any(get_metric(n).uses_embeddings for n in names):
-        check_embedding_model(settings)
+    custom = await custom_metrics.live_metrics(db, project_id)
+    names = validate_metrics(metrics, [*(m.name for m in listed_metrics()), *custom])
+    resolved_model = check_run_models(settings, model, names, custom)
     salt = default_salt(project_id) if sample_salt is None else sample_salt
     if trace_ids is not None:
         targets = list(dict.fromkeys(trace_ids))
@@ -166,6 +175,7 @@ async def create_trace_run(
         target_type=TRACE,
         target_ids=[str(t) for t in targets],
         metric_names=names,
+        metric_versions=pinned_versions(names, custom),
         filters=stored_filters,
         sampling_rate=sampling_rate,
         sample_salt=salt,
@@ -194,15 +204,18 @@ async def create_run_with_targets(
     max_cost_usd: float | None = None,
     use_cache: bool = True,
     pairs: Sequence[tuple[str, str]] | None = None,
+    metric_versions: Mapping[str, int] | None = None,
 ) -> EvalRun:
     """Insert a PENDING run and one task per (target, metric) — or exactly ``pairs`` — and
-    enqueue it after the caller's commit. Targets and metrics must already be validated."""
+    enqueue it after the caller's commit. Targets and metrics must already be validated;
+    ``metric_versions`` pins the version of each custom metric among them."""
     run = EvalRun(
         id=uuid.uuid4(),
         project_id=project_id,
         name=name,
         target_type=target_type,
         metric_names=list(metric_names),
+        metric_versions=dict(metric_versions) if metric_versions else None,
         filters=dict(filters),
         sampling_rate=sampling_rate,
         sample_salt=sample_salt,
@@ -290,7 +303,11 @@ async def retry_run(
         pairs = [(t, m) for t, m in pairs if t in alive]
     if not pairs:
         raise DomainValidationError(NO_FAILURES)
-    model = check_judge_model(settings, original.model)
+    metric_names = sorted({m for _, m in pairs})
+    # The retry evaluates what the original did: the same versions of its custom metrics.
+    pins = {n: v for n, v in (original.metric_versions or {}).items() if n in metric_names}
+    pinned = await custom_metrics.pinned_metrics(db, project_id, pins)
+    model = check_run_models(settings, original.model, metric_names, pinned, embeddings=False)
     targets = list(dict.fromkeys(t for t, _ in pairs))
     key = "trace_ids" if target_type == TRACE else "session_ids"
     filters: dict[str, Any] = {"retry_of": str(original.id), key: targets}
@@ -303,7 +320,8 @@ async def retry_run(
         queue=queue,
         target_type=target_type,
         target_ids=targets,
-        metric_names=sorted({m for _, m in pairs}),
+        metric_names=metric_names,
+        metric_versions=pins,
         filters=filters,
         model=model,
         sample_salt=original.sample_salt,

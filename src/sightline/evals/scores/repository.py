@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, Table, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sightline.db.models import SessionScore, TraceScore
-from sightline.db.upsert import upsert
+from sightline.db.upsert import upsert, upsert_many
 from sightline.kit.statuses import ScoreDataType, ScoreSource, ScoreStatus
 
 _TRACE_UPSERT_KEY = ("eval_run_id", "trace_id", "name")
@@ -26,8 +26,10 @@ _TRACE_SCORE = cast(Table, TraceScore.__table__)
 
 
 async def upsert_trace_scores(db: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """One automated score per (run, trace, metric): a repeat replaces, never duplicates."""
-    await upsert(db, _TRACE_SCORE, rows, key=_TRACE_UPSERT_KEY, update=_TRACE_UPSERT_UPDATED)
+    """One automated score per (run, trace, metric): a repeat replaces, never duplicates.
+    Many rows (a batch of a judge-free run) go as one statement with many parameter sets."""
+    write = upsert_many if len(rows) > 1 else upsert
+    await write(db, _TRACE_SCORE, rows, key=_TRACE_UPSERT_KEY, update=_TRACE_UPSERT_UPDATED)
 
 
 async def add_score(db: AsyncSession, score: TraceScore) -> None:

@@ -1,19 +1,27 @@
 """Session runs (API.md §3.7), with PandaProbe's flaws fixed: batch IDs must exist,
-sampling is deterministic, and retry re-runs only the failed (session, metric) pairs."""
+sampling is deterministic, and retry re-runs only the failed (session, metric) pairs.
+
+Besides the session metrics, a session run takes the project's deterministic custom metrics
+(regex, json_schema, contains, threshold, tool_called: they read the session's traces as one
+whole); an llm_judge metric judges one trace, so a session run refuses it. Without a session
+metric, the run needs neither the judge nor the embedding model."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sightline.config import Settings
-from sightline.db.models import EvalRun
+from sightline.db.models import CustomMetric, EvalRun
+from sightline.engine.judge.catalog import resolve_model
+from sightline.engine.metrics.custom import DETERMINISTIC_KINDS
 from sightline.engine.queue import JobQueue
 from sightline.engine.session.aggregation import SESSION_METRIC_DESCRIPTIONS, SESSION_METRICS
 from sightline.errors import DomainValidationError
+from sightline.evals.metrics import service as custom_metrics
 from sightline.evals.runs import service as runs
 from sightline.evals.runs.providers import check_embedding_model, check_judge_model
 from sightline.evals.runs.schemas import EvalRunResponse
@@ -36,8 +44,25 @@ def list_session_metrics() -> list[SessionMetricInfo]:
     ]
 
 
-def check_session_metrics(metrics: Sequence[str]) -> list[str]:
-    return runs.check_metric_names(metrics, SESSION_METRICS, kind="session metrics")
+def session_checks(metrics: Sequence[str], custom: Mapping[str, CustomMetric]) -> set[str]:
+    """The custom metrics a session run may take (the deterministic ones); a 422 for an
+    llm_judge one among ``metrics``."""
+    checks = {n for n, row in custom.items() if row.kind in DETERMINISTIC_KINDS}
+    judged = [m for m in metrics if m in custom and m not in checks]
+    if judged:
+        raise DomainValidationError(
+            f"{', '.join(sorted(set(judged)))}: an llm_judge metric judges one trace; a "
+            "session run takes the session metrics and the deterministic custom metrics "
+            "(regex, json_schema, contains, threshold, tool_called)."
+        )
+    return checks
+
+
+def check_session_metrics(
+    metrics: Sequence[str], custom: Mapping[str, CustomMetric] | None = None
+) -> list[str]:
+    checks = session_checks(metrics, custom or {})
+    return runs.check_metric_names(metrics, [*SESSION_METRICS, *checks], kind="session metrics")
 
 
 def _check_size(count: int, settings: Settings) -> None:
@@ -48,8 +73,11 @@ def _check_size(count: int, settings: Settings) -> None:
         )
 
 
-def _check_models(settings: Settings, model: str | None) -> str:
-    """The resolved judge model; the signals need the judge and the embedding model."""
+def _check_models(settings: Settings, model: str | None, metrics: Sequence[str]) -> str:
+    """The resolved judge model; the signals need the judge and the embedding model (custom
+    checks need neither)."""
+    if not any(m in SESSION_METRICS for m in metrics):
+        return resolve_model(model or settings.judge_settings.model)
     resolved = check_judge_model(settings, model)
     check_embedding_model(settings)
     return resolved
@@ -66,8 +94,9 @@ async def create_session_run(
     settings: Settings,
     queue: JobQueue,
 ) -> EvalRun:
-    metrics = check_session_metrics(body.metrics)
-    model = _check_models(settings, body.model)
+    custom = await custom_metrics.live_metrics(db, project_id)
+    metrics = check_session_metrics(body.metrics, custom)
+    model = _check_models(settings, body.model, metrics)
     filters = body.filters.stored() if body.filters else {}
     matched = await repo.list_session_ids(db, project_id, filters)
     if not matched:
@@ -86,6 +115,7 @@ async def create_session_run(
         filters=_with_weights(filters, body.signal_weights), model=model,
         sampling_rate=body.sampling_rate, sample_salt=salt, name=body.name,
         max_cost_usd=body.max_cost_usd, use_cache=body.use_cache,
+        metric_versions=runs.pinned_versions(metrics, custom),
     )  # fmt: skip
 
 
@@ -96,8 +126,9 @@ async def create_session_batch_run(
     settings: Settings,
     queue: JobQueue,
 ) -> EvalRun:
-    metrics = check_session_metrics(body.metrics)
-    model = _check_models(settings, body.model)
+    custom = await custom_metrics.live_metrics(db, project_id)
+    metrics = check_session_metrics(body.metrics, custom)
+    model = _check_models(settings, body.model, metrics)
     session_ids = list(dict.fromkeys(body.session_ids))
     _check_size(len(session_ids), settings)
     found = await repo.list_existing_session_ids(db, project_id, session_ids)
@@ -112,6 +143,7 @@ async def create_session_batch_run(
         queue=queue, target_type=SESSION, target_ids=session_ids, metric_names=metrics,
         filters=_with_weights({"session_ids": session_ids}, body.signal_weights), model=model,
         name=body.name, max_cost_usd=body.max_cost_usd, use_cache=body.use_cache,
+        metric_versions=runs.pinned_versions(metrics, custom),
     )  # fmt: skip
 
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, func, select
+from sqlalchemy import ColumnElement, Float, case, func, literal_column, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +18,28 @@ from sightline.kit.statuses import ScoreDataType, ScoreSource, ScoreStatus
 
 
 def _numeric_value() -> ColumnElement[float]:
-    return sql_cast(TraceScore.value, Float)
+    """NUMERIC values as numbers, and an automated BOOLEAN one (a custom check or judge) as
+    1 for "true", 0 for "false", so a check's average is its pass rate. Literals rather than
+    bound parameters: the expression is grouped by, and PostgreSQL matches the GROUP BY to
+    the select list by its text."""
+    boolean: ColumnElement[str] = literal_column(f"'{ScoreDataType.BOOLEAN.value}'")
+    as_number = case(
+        (TraceScore.value == literal_column("'true'"), literal_column("1.0")),
+        else_=literal_column("0.0"),
+    )
+    return case(
+        (TraceScore.data_type == boolean, sql_cast(as_number, Float)),
+        else_=sql_cast(TraceScore.value, Float),
+    )
+
+
+def _in_statistics() -> ColumnElement[bool]:
+    """NUMERIC scores, and BOOLEAN ones of automated metrics (which did not exist before
+    custom metrics: a BOOLEAN annotation or SDK score stays out, as it always has)."""
+    return (TraceScore.data_type == ScoreDataType.NUMERIC) | (
+        (TraceScore.data_type == ScoreDataType.BOOLEAN)
+        & (TraceScore.source == ScoreSource.AUTOMATED)
+    )
 
 
 async def summary_counts(db: AsyncSession, project_id: uuid.UUID, where: ScoreFilter) -> list[Any]:
@@ -52,7 +73,7 @@ async def numeric_histogram(
     histograms on both databases (SQLite has neither percentile_cont nor width_bucket)."""
     clauses = [
         *where.clauses(project_id),
-        TraceScore.data_type == ScoreDataType.NUMERIC,
+        _in_statistics(),
         TraceScore.status == ScoreStatus.SUCCESS,
         TraceScore.value.is_not(None),
     ]
@@ -72,7 +93,7 @@ async def trend_rows(
 ) -> list[Any]:
     clauses = [
         *where.clauses(project_id),
-        TraceScore.data_type == ScoreDataType.NUMERIC,
+        _in_statistics(),
         TraceScore.status == ScoreStatus.SUCCESS,
         TraceScore.value.is_not(None),
     ]

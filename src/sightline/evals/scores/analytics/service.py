@@ -1,8 +1,10 @@
 """Score analytics: summary per metric, trend over time, value distribution, for trace
 scores and session scores; a session's history and the comparison of sessions.
 
-Statistics cover NUMERIC SUCCESS scores with a value: a not-applicable finding (SUCCESS,
-null value) is counted (``not_applicable_count``) but never averaged or bucketed.
+Statistics cover NUMERIC SUCCESS scores with a value, and the BOOLEAN ones of automated
+metrics (custom checks and judges) as 1 for "true" and 0 for "false", so a check's average
+is its pass rate; a not-applicable finding (SUCCESS, null value) is counted
+(``not_applicable_count``) but never averaged or bucketed.
 Trace-score statistics are computed in SQL from a histogram of distinct values;
 session-score analytics are computed in Python over the rows; both give the same answers on
 both databases. Unlike PandaProbe's ``width_bucket`` (§6 item 21), a distribution puts an
@@ -128,8 +130,19 @@ async def trace_distribution(
 # -- session scores ---------------------------------------------------------------------
 
 
+def _charted(score: SessionScore) -> bool:
+    return score.data_type == ScoreDataType.NUMERIC or (
+        score.data_type == ScoreDataType.BOOLEAN and score.source == ScoreSource.AUTOMATED
+    )
+
+
 def _session_value(score: SessionScore) -> float | None:
-    if score.data_type != ScoreDataType.NUMERIC or score.value is None:
+    """A NUMERIC value, or an automated BOOLEAN one as 1/0 (as for trace scores)."""
+    if score.value is None:
+        return None
+    if score.data_type == ScoreDataType.BOOLEAN and score.source == ScoreSource.AUTOMATED:
+        return 1.0 if score.value == "true" else 0.0
+    if score.data_type != ScoreDataType.NUMERIC:
         return None
     try:
         value = float(score.value)
@@ -264,11 +277,12 @@ async def session_history(
     metric_name: str | None,
     limit: int,
 ) -> list[SessionHistoryPoint]:
-    """The newest ``limit`` NUMERIC scores (any status) of a session, oldest first."""
+    """The newest ``limit`` NUMERIC (and automated BOOLEAN) scores (any status) of a
+    session, oldest first."""
     rows = await repo.list_session_score_rows(
         db, project_id, name=metric_name, session_id=session_id
     )
-    newest = [s for s in rows if s.data_type == ScoreDataType.NUMERIC][-limit:]
+    newest = [s for s in rows if _charted(s)][-limit:]
     return [
         SessionHistoryPoint(
             metric_name=s.name,
