@@ -253,3 +253,24 @@ async def test_session_monitor_filters(jui: Ui) -> None:
     assert saved.status_code == 303
     stored = (await jui.api.get(f"{MONITORS}/{mid}")).json()
     assert stored["target_type"] == "SESSION" and stored["filters"] == {"has_error": False}
+
+
+async def test_the_form_offers_the_projects_own_metrics(jui: Ui) -> None:
+    """A custom check is offered for traces and sessions; a judge rubric for traces only
+    (a session run judges no single trace)."""
+    never = {"field": "output", "pattern": "(?i)sorry", "must_match": False}
+    check = {"name": "no_apology", "kind": "regex", "description": "never apologises",
+             "config": never}  # fmt: skip
+    rubric = {"name": "polite", "kind": "llm_judge", "description": "is polite",
+              "config": {"criteria": "The agent is polite.", "score_type": "BOOLEAN",
+                         "sees": "input_output"}}  # fmt: skip
+    for body in (check, rubric):
+        assert (await jui.api.post("/evaluations/metrics", json=body)).status_code == 201
+    new = (await jui.page("/ui/monitors/new")).text
+    trace, session = new.split('data-group="SESSION"', 1)
+    assert 'value="no_apology"' in trace and 'value="polite"' in trace
+    assert 'value="no_apology"' in session and 'value="polite"' not in session
+    created = await jui.form("/ui/monitors", form(metrics=["no_apology", "polite"]))
+    assert created.status_code == 303, created.text
+    monitors = (await jui.api.get("/evaluations/monitors")).json()
+    assert [m["metric_names"] for m in monitors["items"]] == [["no_apology", "polite"]]

@@ -206,3 +206,15 @@ async def test_another_organizations_run_is_a_404(rui: Ui, judged_app: FastAPI) 
         "/ui/runs", {"mode": "ids", "trace_id": ids, "metrics": ["confidence"]}
     )
     assert refused.status_code == 422 and "Traces not found in this project" in refused.text
+
+
+async def test_the_form_offers_the_projects_own_metrics(rui: Ui) -> None:
+    ids = await create_traces(rui.api, 2)
+    check = {"name": "looked_up", "kind": "tool_called", "description": "looked the order up",
+             "config": {"tool": "lookup_order", "called": True}}  # fmt: skip
+    assert (await rui.api.post("/evaluations/metrics", json=check)).status_code == 201
+    page = await rui.page("/ui/runs/new", params={"trace_id": ids})
+    assert 'value="looked_up"' in page.text and "looked the order up" in page.text
+    run_id = await _start(rui, {"mode": "ids", "trace_id": ids, "metrics": ["looked_up"]})
+    run = (await rui.api.get(f"/evaluations/trace-runs/{run_id}")).json()
+    assert run["metric_names"] == ["looked_up"]

@@ -292,6 +292,7 @@ def field_errors(
     filters: dict[str, Any],
     cadence: str,
     model: str | None,
+    custom: Mapping[str, CustomMetric] | None = None,
 ) -> dict[str, str]:
     """Every field's problem at once, each with the message the API answers for it (the API
     stops at the first; a form shows them all beside their fields). Filter problems are
@@ -306,7 +307,7 @@ def field_errors(
 
     collect("target_type", lambda: _check_target_type(target_type))
     if "target_type" not in errors:
-        collect("metrics", lambda: _check_metrics(target_type, metrics))
+        collect("metrics", lambda: _check_metrics(target_type, metrics, custom))
         for key, value in filters.items():
             collect(f"filters -> {key}", partial(check_filters, target_type, {key: value}))
     collect("cadence", lambda: normalize_cadence(cadence))

@@ -14,7 +14,9 @@ from sightline.db.models import EvalMonitor
 from sightline.db.types import utcnow
 from sightline.dependencies import DbDep, QueueDep, SettingsDep
 from sightline.engine.metrics import listed_metrics
+from sightline.engine.metrics.custom.config import Kind
 from sightline.errors import DomainValidationError, SightlineError
+from sightline.evals.metrics import service as custom_metrics
 from sightline.evals.runs import service as runs
 from sightline.evals.sessions import service as session_evals
 from sightline.kit.pagination import Page
@@ -37,9 +39,14 @@ PAGE_SIZE = 50
 RECENT_RUNS = 20
 
 
-def _metric_choices() -> dict[str, list[tuple[str, str]]]:
+async def _metric_choices(db: DbDep, project_id: uuid.UUID) -> dict[str, list[tuple[str, str]]]:
+    """The built-ins, then the project's own metrics (a session monitor takes only the
+    checks: an llm_judge metric judges one trace)."""
+    custom = (await custom_metrics.live_metrics(db, project_id)).values()
     trace = [(m.name, m.description) for m in sorted(listed_metrics(), key=lambda m: m.name)]
+    trace += [(row.name, row.description) for row in custom]
     session = [(m.name, m.description) for m in session_evals.list_session_metrics()]
+    session += [(row.name, row.description) for row in custom if row.kind != Kind.LLM_JUDGE]
     return {"TRACE": trace, "SESSION": session}
 
 
@@ -52,6 +59,7 @@ def _preview(cadence: str) -> tuple[list[Any], str | None]:
 
 def _form_page(
     request: Request,
+    choices: dict[str, list[tuple[str, str]]],
     settings: Settings,
     form: MonitorForm,
     errors: dict[str, str],
@@ -66,7 +74,7 @@ def _form_page(
             "form": form,
             "errors": errors,
             "monitor": monitor,
-            "metric_choices": _metric_choices(),
+            "metric_choices": choices,
             "filters": FILTERS,
             "filter_field": filter_field,
             "cadences": CADENCE_CHOICES,
@@ -105,8 +113,12 @@ async def monitor_list(
 
 
 @router.get("/monitors/new")
-async def new_monitor(request: Request, viewer: ViewerDep, settings: SettingsDep) -> Response:
-    return _form_page(request, settings, MonitorForm(), {})
+async def new_monitor(
+    request: Request, viewer: ViewerDep, db: DbDep, settings: SettingsDep
+) -> Response:
+    return _form_page(
+        request, await _metric_choices(db, viewer.project_id), settings, MonitorForm(), {}
+    )
 
 
 @router.get("/monitors/cadence-preview")
@@ -122,7 +134,9 @@ async def cadence_preview(
     return render(request, "monitors/_preview.html", {"upcoming": upcoming, "cadence_error": error})
 
 
-def _form_errors(settings: Settings, form: MonitorForm) -> dict[str, str]:
+async def _form_errors(
+    db: DbDep, project_id: uuid.UUID, settings: Settings, form: MonitorForm
+) -> dict[str, str]:
     """Every field's problem at once, with the API's messages, keyed by form field."""
     checks = service.field_errors(
         settings,
@@ -131,6 +145,7 @@ def _form_errors(settings: Settings, form: MonitorForm) -> dict[str, str]:
         form.filter_values(),
         form.cadence,
         form.model or None,
+        await custom_metrics.live_metrics(db, project_id, form.metrics),
     )
     return _web_errors(form, checks)
 
@@ -141,13 +156,17 @@ async def create_monitor(
 ) -> Response:
     form = MonitorForm.from_form(await request.form())
     body, errors = parse_create(form)
-    errors = {**_form_errors(settings, form), **errors}
+    errors = {**await _form_errors(db, viewer.project_id, settings, form), **errors}
     if body is None or errors:
-        return _form_page(request, settings, form, errors)
+        return _form_page(
+            request, await _metric_choices(db, viewer.project_id), settings, form, errors
+        )
     try:
         monitor = await service.create_monitor(db, viewer.project_id, body, settings, utcnow())
     except DomainValidationError as exc:
-        return _form_page(request, settings, form, {"": exc.detail})
+        return _form_page(
+            request, await _metric_choices(db, viewer.project_id), settings, form, {"": exc.detail}
+        )
     return RedirectResponse(f"{ui_base(request)}/monitors/{monitor.id}", status_code=303)
 
 
@@ -207,7 +226,14 @@ async def edit_monitor(
     request: Request, viewer: ViewerDep, db: DbDep, settings: SettingsDep, monitor_id: uuid.UUID
 ) -> Response:
     monitor = await service.get_monitor(db, viewer.project_id, monitor_id)
-    return _form_page(request, settings, MonitorForm.from_monitor(monitor), {}, monitor)
+    return _form_page(
+        request,
+        await _metric_choices(db, viewer.project_id),
+        settings,
+        MonitorForm.from_monitor(monitor),
+        {},
+        monitor,
+    )
 
 
 @router.post("/monitors/{monitor_id}")
@@ -222,13 +248,22 @@ async def update_monitor(
     monitor = await service.get_monitor(db, viewer.project_id, monitor_id)
     form = MonitorForm.from_form(await request.form(), monitor.target_type)
     body, errors = parse_update(form)
-    errors = {**_form_errors(settings, form), **errors}
+    errors = {**await _form_errors(db, viewer.project_id, settings, form), **errors}
     if body is None or errors:
-        return _form_page(request, settings, form, errors, monitor)
+        return _form_page(
+            request, await _metric_choices(db, viewer.project_id), settings, form, errors, monitor
+        )
     try:
         await service.update_monitor(db, viewer.project_id, monitor_id, body, settings, utcnow())
     except DomainValidationError as exc:
-        return _form_page(request, settings, form, {"": exc.detail}, monitor)
+        return _form_page(
+            request,
+            await _metric_choices(db, viewer.project_id),
+            settings,
+            form,
+            {"": exc.detail},
+            monitor,
+        )
     return _back(request, monitor_id, "saved")
 
 

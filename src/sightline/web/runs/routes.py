@@ -13,11 +13,11 @@ from starlette.responses import RedirectResponse, Response
 
 from sightline.db.types import utcnow
 from sightline.dependencies import DbDep, QueueDep, SettingsDep
-from sightline.engine.metrics import listed_metrics
 from sightline.errors import DomainValidationError
+from sightline.evals.runs import catalog
 from sightline.evals.runs import estimate as estimates
 from sightline.evals.runs import service as runs
-from sightline.evals.runs.schemas import EvalRunResponse
+from sightline.evals.runs.schemas import EvalRunResponse, MetricInfo
 from sightline.evals.scores import service as scores
 from sightline.evals.scores.analytics import service as analytics
 from sightline.evals.scores.analytics.schemas import ScoreDistributionBucket, ScoreSummary
@@ -102,6 +102,7 @@ async def _estimate(
 
 def _form_page(
     request: Request,
+    metrics: list[MetricInfo],
     form: RunForm,
     settings: SettingsDep,
     estimate: estimates.RunEstimate | None,
@@ -115,7 +116,7 @@ def _form_page(
         {
             "nav": "traces",
             "form": form,
-            "metrics": listed_metrics(),
+            "metrics": metrics,
             "default_model": runs.resolve_default_model(settings),
             "estimate": estimate,
             "estimate_error": estimate_error,
@@ -132,7 +133,8 @@ async def new_run(
 ) -> Response:
     form = parse_run_form(request.query_params, submitted=False)
     estimate, error = await _estimate(db, viewer, settings, form)
-    return _form_page(request, form, settings, estimate, error)
+    metrics = await catalog.list_trace_metrics(db, viewer.project_id)
+    return _form_page(request, metrics, form, settings, estimate, error)
 
 
 @router.get("/runs/new/estimate")
@@ -194,7 +196,8 @@ async def create_run(
         else:
             return RedirectResponse(f"{ui_base(request)}/runs/{run.id}", status_code=303)
     estimate, error = await _estimate(db, viewer, settings, dataclasses.replace(form, errors={}))
-    return _form_page(request, form, settings, estimate, error, status_code=422)
+    metrics = await catalog.list_trace_metrics(db, viewer.project_id)
+    return _form_page(request, metrics, form, settings, estimate, error, status_code=422)
 
 
 # -- a run --------------------------------------------------------------------------------
